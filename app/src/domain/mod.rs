@@ -1,0 +1,20 @@
+//! Plain types and validation rules shared by the server and the browser.
+//! No I/O here: everything is unit-tested in place.
+
+pub mod account;
+pub mod api_key;
+pub mod views;
+
+pub use account::*;
+pub use api_key::*;
+pub use views::*;
+
+use serde::{Deserialize, Serialize};
+
+/// The body of every non-2xx response (SPEC §1): `code` is stable, `detail` is for humans.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ErrorBody {
+    pub detail: String,
+    pub code: String,
+}

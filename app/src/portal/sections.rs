@@ -1,0 +1,97 @@
+//! Sections of the Portal whose features are not switched on in this build yet.
+//! Each says plainly what it will do, so nobody lands on a broken page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use super::layout::use_me;
+use super::ui::*;
+
+#[component]
+fn Planned(
+    title: &'static str,
+    intro: &'static str,
+    points: &'static [&'static str],
+) -> impl IntoView {
+    view! {
+        <Title text=title/>
+        <PageHeader title=title description=intro/>
+        <Card>
+            <div class="mb-3"><Badge tone=Tone::Info text="Not available yet in this installation"/></div>
+            <p class="mb-2 text-sm font-medium text-slate-800">"What this section will do:"</p>
+            <ul class="list-disc space-y-1 pl-5 text-sm text-slate-700">
+                {points.iter().map(|p| view! { <li>{*p}</li> }).collect_view()}
+            </ul>
+        </Card>
+    }
+}
+
+#[component]
+pub fn ChannelsPage() -> impl IntoView {
+    view! { <Planned title="Channels" intro="A channel is one WhatsApp number, Instagram account or Facebook Page connected to this account." points=&[
+        "Connect Channel: pick WhatsApp, Instagram or Facebook and grant access in Meta's dialog.",
+        "See each channel's status, subscription, quality rating and last event.",
+        "Set the webhook URL and events per channel, and generate a signing secret.",
+        "Disconnect a channel without losing its history; reconnecting restores it.",
+    ]/> }
+}
+
+#[component]
+pub fn DeliveriesPage() -> impl IntoView {
+    view! { <Planned title="Webhooks & deliveries" intro="Every event sent to your endpoints, with each attempt." points=&[
+        "Filter deliveries by channel and status; open an attempt to see status code, latency and response.",
+        "Retry a delivery, or replay a time range of a channel's events.",
+        "Send a test event to check your endpoint and signature verification.",
+    ]/> }
+}
+
+#[component]
+pub fn RedirectsPage() -> impl IntoView {
+    view! { <Planned title="Redirect URIs" intro="Where the hosted connect flow may send your users back to." points=&[
+        "Add https patterns such as https://*.example.com/callback.",
+        "Setup URLs created through the API only redirect to a matching pattern.",
+    ]/> }
+}
+
+#[component]
+pub fn OnboardingPage() -> impl IntoView {
+    view! { <Planned title="Onboarding links" intro="Hosted sign-up pages for your own customers to connect their WhatsApp, Instagram or Facebook." points=&[
+        "Create a link with a name, an external id and webhook settings; share its hosted URL.",
+        "Follow each link's status: pending, completed or expired.",
+        "Your endpoint is told when a customer finishes (channel.connected).",
+    ]/> }
+}
+
+#[component]
+pub fn BillingPage() -> impl IntoView {
+    view! { <Planned title="Billing" intro="Licenses: each one covers one WhatsApp, one Instagram and one Facebook channel." points=&[
+        "Trial days left, licenses used and available per tier.",
+        "Subscribe, change the number of licenses or cancel at the end of the period.",
+        "Invoices.",
+    ]/> }
+}
+
+#[component]
+pub fn SandboxPage() -> impl IntoView {
+    let me = use_me();
+    view! {
+        <Title text="Sandbox"/>
+        <PageHeader title="Sandbox" description="A built-in stand-in for Meta, so everything works offline, in tests and in demos."/>
+        <div class="space-y-4">
+            {(!me.sandbox).then(|| view! { <Alert tone=Tone::Warning>"This installation runs in live mode: the sandbox is switched off."</Alert> })}
+            <Card title="Available now">
+                <ul class="list-disc space-y-1 pl-5 text-sm text-slate-700">
+                    <li><a href="/mailbox" class="font-medium text-brand-600 hover:underline">"Mailbox"</a>": every mail the installation sent (verification, resets, invitations)."</li>
+                    <li>"API keys start with "<code class="rounded bg-slate-100 px-1">"sb_test_"</code>" so they are never mistaken for live keys."</li>
+                </ul>
+            </Card>
+            <Card title="Coming to the sandbox">
+                <ul class="list-disc space-y-1 pl-5 text-sm text-slate-700">
+                    <li>"A fake Meta Graph API and consent dialog with a seeded business: one WhatsApp Business Account with two numbers, two Pages and an Instagram account."</li>
+                    <li>"A phone page to chat as an end user and watch your replies and their statuses."</li>
+                    <li>"Fault injection: failing Graph calls, slow responses, duplicated or reordered webhooks."</li>
+                </ul>
+            </Card>
+        </div>
+    }
+}

@@ -1,0 +1,40 @@
+//! The one application state handed to axum handlers and to Leptos server functions.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use leptos::config::LeptosOptions;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::crypto::Cipher;
+use crate::metrics::Metrics;
+use crate::services::email::Mailer;
+use crate::services::rate_limit::RateLimiter;
+use crate::store::Db;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub db: Db,
+    pub clock: Arc<dyn Clock>,
+    pub cipher: Cipher,
+    pub mailer: Mailer,
+    pub rate_limiter: RateLimiter,
+    pub metrics: Arc<Metrics>,
+    pub leptos_options: LeptosOptions,
+    /// Cleared when shutdown begins, so `/readyz` turns away new traffic first.
+    pub accepting: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+}
+
+impl axum::extract::FromRef<AppState> for LeptosOptions {
+    fn from_ref(s: &AppState) -> Self {
+        s.leptos_options.clone()
+    }
+}

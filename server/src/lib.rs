@@ -1,0 +1,7 @@
+//! The Switchboard binary's library half: start-up, router assembly, background
+//! jobs and shutdown. `main.rs` parses the command line; tests start the same
+//! router on an ephemeral port through [`startup`].
+
+pub mod ops;
+pub mod startup;
+pub mod telemetry;

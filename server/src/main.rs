@@ -1,0 +1,119 @@
+//! `switchboard`: serve, migrate, and operator commands.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use app::clock::SystemClock;
+use app::config::Config;
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "switchboard",
+    version,
+    about = "Self-hostable gateway for WhatsApp, Instagram and Messenger"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Operator commands.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Create a verified user that owns a new account.
+    CreateUser {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long)]
+        account_name: String,
+        /// Also create an API key and print it (shown once).
+        #[arg(long)]
+        with_key: bool,
+    },
+}
+
+fn load_config() -> Result<Config, ExitCode> {
+    Config::from_env().map_err(|errors| {
+        for e in errors {
+            eprintln!("configuration error: {e}");
+        }
+        ExitCode::from(2)
+    })
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match load_config() {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => server::startup::run(config).await,
+        Command::Migrate => migrate(config).await,
+        Command::Admin { command } => admin(config, command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(config: Config) -> anyhow::Result<()> {
+    let db = app::store::Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    println!(
+        "migrations applied to {}",
+        app::config::mask_url_password(&config.database_url)
+    );
+    Ok(())
+}
+
+async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
+    let state = server::startup::build_state(config, Arc::new(SystemClock)).await?;
+    match command {
+        AdminCommand::CreateUser {
+            email,
+            password,
+            account_name,
+            with_key,
+        } => {
+            let created =
+                app::services::accounts::create_verified(&state, &email, &password, &account_name)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.public_detail()))?;
+            println!("user_id={}", created.user.id);
+            println!("account_id={}", created.account.id);
+            if with_key {
+                let key = app::services::keys::create(
+                    &state,
+                    &created.account.id,
+                    "admin",
+                    Some(&created.user.id),
+                )
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.public_detail()))?;
+                println!("api_key={}", key.secret);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,272 @@
+//! Builds the application state and the router, binds, serves and shuts down.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use app::clock::{Clock, SystemClock};
+use app::config::Config;
+use app::crypto::{self, Cipher};
+use app::metrics::Metrics;
+use app::services::email::Mailer;
+use app::services::rate_limit::RateLimiter;
+use app::state::AppState;
+use app::store::{Db, sessions::SqlSessionStore};
+use app::{App, shell};
+use axum::Router;
+use axum::http::HeaderName;
+use axum::middleware;
+use axum::routing::get;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::ops;
+use crate::telemetry;
+
+/// Opens the database, runs migrations and assembles the state every door uses.
+pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+    let db = Db::connect(&config.database_url).await.with_context(|| {
+        format!(
+            "SWITCHBOARD_DATABASE_URL: cannot open {}",
+            app::config::mask_url_password(&config.database_url)
+        )
+    })?;
+    db.migrate().await.context("applying database migrations")?;
+    let key = resolve_secret_key(&config)?;
+    let mailer = Mailer::new(
+        db.clone(),
+        clock.clone(),
+        &config.mail_from,
+        config.smtp_url.as_deref(),
+    )
+    .map_err(anyhow::Error::msg)?;
+    let mut leptos_options = get_configuration(None)
+        .context("reading LEPTOS_* settings")?
+        .leptos_options;
+    leptos_options.site_root = config.site_root.display().to_string().into();
+    leptos_options.site_addr = config.listen;
+    Ok(AppState {
+        rate_limiter: RateLimiter::new(config.rate_limit_per_minute),
+        cipher: Cipher::new(&key),
+        config: Arc::new(config),
+        db,
+        clock,
+        mailer,
+        metrics: Arc::new(Metrics::default()),
+        leptos_options,
+        accepting: Arc::new(AtomicBool::new(true)),
+    })
+}
+
+/// `SWITCHBOARD_SECRET_KEY`, or in sandbox mode a key generated once into
+/// `<data dir>/secret.key` (mode 0600).
+fn resolve_secret_key(config: &Config) -> anyhow::Result<Vec<u8>> {
+    if let Some(k) = &config.secret_key {
+        return Ok(k.clone());
+    }
+    anyhow::ensure!(
+        config.sandbox(),
+        "SWITCHBOARD_SECRET_KEY: is required in live mode"
+    );
+    let path = config.data_dir.join("secret.key");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return crypto::decode_key(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()));
+    }
+    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+        format!(
+            "SWITCHBOARD_DATA_DIR: cannot create {}",
+            config.data_dir.display()
+        )
+    })?;
+    let key = crypto::generate_key();
+    write_private(&path, &crypto::encode_key(&key))?;
+    tracing::warn!(path = %path.display(), "no SWITCHBOARD_SECRET_KEY set: generated a sandbox key; keep this file, it decrypts stored secrets");
+    Ok(key)
+}
+
+fn write_private(path: &std::path::Path, contents: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(contents.as_bytes())?;
+    Ok(())
+}
+
+/// The whole HTTP surface: ops endpoints, REST API, API docs, Portal pages and
+/// server functions, static files, with sessions, CSRF and request ids.
+pub fn router(state: AppState) -> Router {
+    let leptos_options = state.leptos_options.clone();
+    let routes = generate_route_list(App);
+    let session_layer = SessionManagerLayer::new(SqlSessionStore::new(state.db.clone()))
+        .with_name("sb_session")
+        .with_secure(state.config.secure_cookies())
+        .with_same_site(SameSite::Lax)
+        .with_http_only(true)
+        .with_expiry(Expiry::OnInactivity(
+            tower_sessions::cookie::time::Duration::days(14),
+        ));
+    let request_id = HeaderName::from_static("x-request-id");
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/docs", get(app::web::docs::page))
+        .nest("/api/v1", app::api::router(state.clone()))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            {
+                let s = state.clone();
+                move || provide_context(s.clone())
+            },
+            move || shell(leptos_options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(
+            {
+                let s = state.clone();
+                move || provide_context(s.clone())
+            },
+            shell,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            app::web::csrf::check_origin,
+        ))
+        .layer(session_layer)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            telemetry::observe,
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// A bug must not hang or drop the connection: answer 500 in the error shape.
+fn panic_response(err: Box<dyn std::any::Any + Send + 'static>) -> axum::response::Response {
+    let msg = err
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| err.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_default();
+    tracing::error!(panic = %msg, "handler panicked");
+    use axum::response::IntoResponse;
+    app::error::AppError::Internal(msg).into_response()
+}
+
+/// Periodic clean-up: expired sessions and old log-in failures.
+fn spawn_housekeeping(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let store = SqlSessionStore::new(state.db.clone());
+        let mut tick = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            tick.tick().await;
+            use tower_sessions::session_store::ExpiredDeletion;
+            if let Err(e) = store.delete_expired().await {
+                tracing::warn!(error = %e, "session clean-up failed");
+            }
+            let cutoff = state.now() - app::services::accounts::LOGIN_WINDOW_MS;
+            if let Err(e) = app::store::throttle::purge_before(&state.db, cutoff).await {
+                tracing::warn!(error = %e, "log-in failure clean-up failed");
+            }
+        }
+    });
+}
+
+/// Serves on `listener` until `shutdown` resolves, then stops accepting, lets
+/// in-flight requests finish for up to 10 s and returns.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    spawn_housekeeping(&state);
+    let app = router(state.clone());
+    let accepting = state.accepting.clone();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        shutdown.await;
+        accepting.store(false, Ordering::SeqCst);
+        tracing::info!("shutting down: finishing in-flight requests (at most 10 s)");
+        let _ = tx.send(());
+    });
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move {
+        let _ = rx.await;
+    });
+    let drained = async { server.await.context("HTTP server failed") };
+    let limited_state = state.accepting.clone();
+    tokio::select! {
+        r = drained => r,
+        _ = async move {
+            // Only counts once shutdown began.
+            while limited_state.load(Ordering::SeqCst) { tokio::time::sleep(Duration::from_millis(100)).await; }
+            tokio::time::sleep(Duration::from_secs(10)).await;
+        } => {
+            tracing::warn!("in-flight requests did not finish within 10 s; stopping anyway");
+            Ok(())
+        }
+    }
+}
+
+/// SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// `switchboard serve`.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    telemetry::init(config.log_format);
+    let listen = config.listen;
+    println!("Switchboard {} starting with:", app::VERSION);
+    for (name, value) in config.describe() {
+        println!("  {name:<22} {value}");
+    }
+    let state = build_state(config, Arc::new(SystemClock)).await?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("SWITCHBOARD_LISTEN: cannot bind {listen}"))?;
+    println!("\nPortal: {}/", state.config.base());
+    if state.config.sandbox() {
+        println!(
+            "Sandbox mode: mail is readable at {}/mailbox",
+            state.config.base()
+        );
+    }
+    tracing::info!(addr = %listen, "listening");
+    serve(listener, state, shutdown_signal()).await
+}
