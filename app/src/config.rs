@@ -47,8 +47,27 @@ pub struct Config {
     pub meta_app_secret: Option<String>,
     pub meta_verify_token: Option<String>,
     pub meta_api_version: String,
+    /// Graph API origin (no version): Meta's, or the built-in sandbox's.
+    pub meta_graph_url: String,
+    /// graph.instagram.com equivalent (Instagram token refresh).
+    pub meta_instagram_graph_url: String,
+    /// Full URL of the OAuth dialog (Facebook Login for Business / Embedded Signup).
+    pub meta_dialog_url: String,
+    pub meta_config_id_whatsapp: Option<String>,
+    pub meta_config_id_facebook: Option<String>,
+    pub meta_config_id_instagram: Option<String>,
+    /// Where the sandbox posts its webhooks; `None` means this server's `/webhooks/meta`.
+    pub sandbox_webhook_url: Option<String>,
+    /// Delays of the sandbox's automatic `sent` and `delivered` statuses.
+    pub sandbox_sent_delay_ms: u32,
+    pub sandbox_delivered_delay_ms: u32,
     pub event_retention_days: u32,
 }
+
+/// Sandbox Embedded Signup / Login configurations (fixed so links stay stable).
+pub const SANDBOX_CONFIG_ID_WHATSAPP: &str = "800000000000001";
+pub const SANDBOX_CONFIG_ID_FACEBOOK: &str = "800000000000002";
+pub const SANDBOX_CONFIG_ID_INSTAGRAM: &str = "800000000000003";
 
 /// A setting that could not be accepted; the message names the variable.
 #[derive(Debug, PartialEq, Eq)]
@@ -221,6 +240,100 @@ impl Config {
             ));
         }
 
+        let meta_api_version =
+            get("SWITCHBOARD_META_API_VERSION").unwrap_or_else(|| "v26.0".into());
+        if !valid_api_version(&meta_api_version) {
+            errors.push(bad(
+                "SWITCHBOARD_META_API_VERSION",
+                format!(
+                    "`{meta_api_version}` is not a Graph API version from v21.0 on, such as v26.0"
+                ),
+            ));
+        }
+        let sandbox = meta_mode == MetaMode::Sandbox;
+        let base = base_url.as_str().trim_end_matches('/').to_string();
+        let mut meta_url = |var: &str, sandbox_default: String, live_default: String| {
+            let v = get(var).unwrap_or(if sandbox {
+                sandbox_default
+            } else {
+                live_default
+            });
+            if !is_http_url(&v) {
+                errors.push(bad(var, format!("`{v}` must be an absolute http(s) URL")));
+            }
+            v.trim_end_matches('/').to_string()
+        };
+        let meta_graph_url = meta_url(
+            "SWITCHBOARD_META_GRAPH_URL",
+            format!("{base}/sandbox/graph"),
+            "https://graph.facebook.com".into(),
+        );
+        let meta_instagram_graph_url = meta_url(
+            "SWITCHBOARD_META_INSTAGRAM_GRAPH_URL",
+            format!("{base}/sandbox/graph"),
+            "https://graph.instagram.com".into(),
+        );
+        let meta_dialog_url = meta_url(
+            "SWITCHBOARD_META_DIALOG_URL",
+            format!("{base}/sandbox/dialog/oauth"),
+            format!("https://www.facebook.com/{meta_api_version}/dialog/oauth"),
+        );
+        let sandbox_webhook_url = get("SWITCHBOARD_SANDBOX_WEBHOOK_URL");
+        if let Some(u) = &sandbox_webhook_url
+            && !is_http_url(u)
+        {
+            errors.push(bad(
+                "SWITCHBOARD_SANDBOX_WEBHOOK_URL",
+                format!("`{u}` must be an absolute http(s) URL"),
+            ));
+        }
+        let mut config_id = |var: &str, sandbox_default: &str| {
+            let v = get(var).or_else(|| sandbox.then(|| sandbox_default.to_string()));
+            if let Some(id) = &v
+                && !id.chars().all(|c| c.is_ascii_digit())
+            {
+                errors.push(bad(
+                    var,
+                    format!("`{id}` is not a numeric Meta configuration id"),
+                ));
+            }
+            v
+        };
+        let meta_config_id_whatsapp = config_id(
+            "SWITCHBOARD_META_CONFIG_ID_WHATSAPP",
+            SANDBOX_CONFIG_ID_WHATSAPP,
+        );
+        let meta_config_id_facebook = config_id(
+            "SWITCHBOARD_META_CONFIG_ID_FACEBOOK",
+            SANDBOX_CONFIG_ID_FACEBOOK,
+        );
+        let meta_config_id_instagram = config_id(
+            "SWITCHBOARD_META_CONFIG_ID_INSTAGRAM",
+            SANDBOX_CONFIG_ID_INSTAGRAM,
+        );
+        if !sandbox && meta_config_id_whatsapp.is_none() {
+            errors.push(bad(
+                "SWITCHBOARD_META_CONFIG_ID_WHATSAPP",
+                "is required when SWITCHBOARD_META_MODE=live (the Embedded Signup configuration id)",
+            ));
+        }
+        let sandbox_sent_delay_ms = parse_num(
+            &get,
+            "SWITCHBOARD_SANDBOX_SENT_DELAY_MS",
+            300,
+            0,
+            600_000,
+            &mut errors,
+        );
+        let sandbox_delivered_delay_ms = parse_num(
+            &get,
+            "SWITCHBOARD_SANDBOX_DELIVERED_DELAY_MS",
+            1500,
+            0,
+            600_000,
+            &mut errors,
+        );
+
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -241,7 +354,16 @@ impl Config {
             meta_app_id,
             meta_app_secret,
             meta_verify_token,
-            meta_api_version: get("SWITCHBOARD_META_API_VERSION").unwrap_or_else(|| "v26.0".into()),
+            meta_api_version,
+            meta_graph_url,
+            meta_instagram_graph_url,
+            meta_dialog_url,
+            meta_config_id_whatsapp,
+            meta_config_id_facebook,
+            meta_config_id_instagram,
+            sandbox_webhook_url,
+            sandbox_sent_delay_ms,
+            sandbox_delivered_delay_ms,
             event_retention_days,
         })
     }
@@ -253,6 +375,13 @@ impl Config {
     /// `https://host` without trailing slash, for building absolute links.
     pub fn base(&self) -> String {
         self.base_url.as_str().trim_end_matches('/').to_string()
+    }
+
+    /// Where the sandbox sends Meta webhooks.
+    pub fn sandbox_webhook_target(&self) -> String {
+        self.sandbox_webhook_url
+            .clone()
+            .unwrap_or_else(|| format!("{}/webhooks/meta", self.base()))
     }
 
     pub fn secure_cookies(&self) -> bool {
@@ -279,6 +408,14 @@ impl Config {
             ),
             ("meta_app_secret", mask(&self.meta_app_secret)),
             ("meta_verify_token", mask(&self.meta_verify_token)),
+            ("meta_graph_url", self.meta_graph_url.clone()),
+            ("meta_dialog_url", self.meta_dialog_url.clone()),
+            (
+                "meta_config_id_whatsapp",
+                self.meta_config_id_whatsapp
+                    .clone()
+                    .unwrap_or_else(|| "(not set)".into()),
+            ),
             (
                 "secret_key",
                 if self.secret_key.is_some() {
@@ -329,6 +466,25 @@ fn parse_num(
             }
         },
     }
+}
+
+fn is_http_url(raw: &str) -> bool {
+    url::Url::parse(raw)
+        .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .unwrap_or(false)
+}
+
+/// `vNN.0` from v21.0 on: older versions are past Meta's deprecation date.
+fn valid_api_version(v: &str) -> bool {
+    let Some(rest) = v.strip_prefix('v') else {
+        return false;
+    };
+    let Some((major, minor)) = rest.split_once('.') else {
+        return false;
+    };
+    matches!(major.parse::<u32>(), Ok(m) if m >= 21)
+        && !minor.is_empty()
+        && minor.chars().all(|c| c.is_ascii_digit())
 }
 
 /// Replaces the password of `scheme://user:password@host` with `******`.
@@ -415,6 +571,85 @@ mod tests {
         assert!(!banner.contains("hunter2"));
         assert!(!banner.contains("topsecret"));
         assert!(banner.contains("postgres://sb:******@localhost/sb"));
+    }
+
+    #[test]
+    fn sandbox_points_meta_at_itself() {
+        let c =
+            Config::from_map(&map(&[("SWITCHBOARD_BASE_URL", "http://127.0.0.1:4000")])).unwrap();
+        assert_eq!(c.meta_graph_url, "http://127.0.0.1:4000/sandbox/graph");
+        assert_eq!(
+            c.meta_dialog_url,
+            "http://127.0.0.1:4000/sandbox/dialog/oauth"
+        );
+        assert_eq!(
+            c.meta_config_id_whatsapp.as_deref(),
+            Some(SANDBOX_CONFIG_ID_WHATSAPP)
+        );
+        assert_eq!(
+            c.sandbox_webhook_target(),
+            "http://127.0.0.1:4000/webhooks/meta"
+        );
+        assert_eq!(c.meta_api_version, "v26.0");
+    }
+
+    #[test]
+    fn live_mode_uses_meta_hosts_and_needs_a_config_id() {
+        let live = [
+            ("SWITCHBOARD_META_MODE", "live"),
+            ("SWITCHBOARD_META_APP_ID", "900000000000001"),
+            ("SWITCHBOARD_META_APP_SECRET", "s"),
+            ("SWITCHBOARD_META_VERIFY_TOKEN", "v"),
+            (
+                "SWITCHBOARD_SECRET_KEY",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ),
+        ];
+        let errs = Config::from_map(&map(&live)).err().unwrap();
+        assert!(
+            errs.iter()
+                .any(|e| e.0.starts_with("SWITCHBOARD_META_CONFIG_ID_WHATSAPP"))
+        );
+        let mut with_id = live.to_vec();
+        with_id.push(("SWITCHBOARD_META_CONFIG_ID_WHATSAPP", "123456"));
+        with_id.push(("SWITCHBOARD_META_API_VERSION", "v25.0"));
+        let c = Config::from_map(&map(&with_id)).unwrap();
+        assert_eq!(c.meta_graph_url, "https://graph.facebook.com");
+        assert_eq!(
+            c.meta_dialog_url,
+            "https://www.facebook.com/v25.0/dialog/oauth"
+        );
+        assert_eq!(c.meta_config_id_facebook, None);
+    }
+
+    #[test]
+    fn meta_settings_are_validated() {
+        let errs = Config::from_map(&map(&[
+            ("SWITCHBOARD_META_GRAPH_URL", "graph.facebook.com"),
+            ("SWITCHBOARD_META_DIALOG_URL", "ftp://x/y"),
+            ("SWITCHBOARD_META_CONFIG_ID_INSTAGRAM", "abc"),
+            ("SWITCHBOARD_META_API_VERSION", "v12.0"),
+            ("SWITCHBOARD_SANDBOX_WEBHOOK_URL", "nowhere"),
+            ("SWITCHBOARD_SANDBOX_DELIVERED_DELAY_MS", "-1"),
+        ]))
+        .err()
+        .unwrap();
+        for var in [
+            "SWITCHBOARD_META_GRAPH_URL",
+            "SWITCHBOARD_META_DIALOG_URL",
+            "SWITCHBOARD_META_CONFIG_ID_INSTAGRAM",
+            "SWITCHBOARD_META_API_VERSION",
+            "SWITCHBOARD_SANDBOX_WEBHOOK_URL",
+            "SWITCHBOARD_SANDBOX_DELIVERED_DELAY_MS",
+        ] {
+            assert!(
+                errs.iter().any(|e| e.0.starts_with(var)),
+                "{var} not named in {errs:?}"
+            );
+        }
+        assert!(
+            valid_api_version("v21.0") && !valid_api_version("26.0") && !valid_api_version("v26")
+        );
     }
 
     #[test]

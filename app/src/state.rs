@@ -8,6 +8,7 @@ use leptos::config::LeptosOptions;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::crypto::Cipher;
+use crate::meta::GraphClient;
 use crate::metrics::Metrics;
 use crate::services::email::Mailer;
 use crate::services::rate_limit::RateLimiter;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub db: Db,
     pub clock: Arc<dyn Clock>,
     pub cipher: Cipher,
+    /// The Graph API client; points at the built-in sandbox in sandbox mode.
+    pub meta: GraphClient,
     pub mailer: Mailer,
     pub rate_limiter: RateLimiter,
     pub metrics: Arc<Metrics>,

@@ -9,6 +9,7 @@ use anyhow::Context;
 use app::clock::{Clock, SystemClock};
 use app::config::Config;
 use app::crypto::{self, Cipher};
+use app::meta::{GraphClient, GraphSettings};
 use app::metrics::Metrics;
 use app::services::email::Mailer;
 use app::services::rate_limit::RateLimiter;
@@ -30,7 +31,7 @@ use crate::ops;
 use crate::telemetry;
 
 /// Opens the database, runs migrations and assembles the state every door uses.
-pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
+pub async fn build_state(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppState> {
     let db = Db::connect(&config.database_url).await.with_context(|| {
         format!(
             "SWITCHBOARD_DATABASE_URL: cannot open {}",
@@ -39,6 +40,16 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resul
     })?;
     db.migrate().await.context("applying database migrations")?;
     let key = resolve_secret_key(&config)?;
+    if config.sandbox() {
+        resolve_sandbox_app(&db, &mut config).await?;
+    }
+    let meta = GraphClient::new(GraphSettings {
+        graph_url: config.meta_graph_url.clone(),
+        instagram_graph_url: config.meta_instagram_graph_url.clone(),
+        version: config.meta_api_version.clone(),
+        app_id: config.meta_app_id.clone().unwrap_or_default(),
+        app_secret: config.meta_app_secret.clone().unwrap_or_default(),
+    });
     let mailer = Mailer::new(
         db.clone(),
         clock.clone(),
@@ -54,6 +65,7 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resul
     Ok(AppState {
         rate_limiter: RateLimiter::new(config.rate_limit_per_minute),
         cipher: Cipher::new(&key),
+        meta,
         config: Arc::new(config),
         db,
         clock,
@@ -62,6 +74,37 @@ pub async fn build_state(config: Config, clock: Arc<dyn Clock>) -> anyhow::Resul
         leptos_options,
         accepting: Arc::new(AtomicBool::new(true)),
     })
+}
+
+/// The sandbox plays a Meta app whose id, secret and verify token are generated
+/// once per installation and kept in `settings`, so webhooks signed before a
+/// restart still verify after it. Explicit settings win.
+async fn resolve_sandbox_app(db: &Db, config: &mut Config) -> anyhow::Result<()> {
+    use app::store::settings::get_or_insert;
+    let id_candidate = format!("9{:014}", rand::random::<u64>() % 100_000_000_000_000);
+    let pairs: [(&str, String, &mut Option<String>); 3] = [
+        ("sandbox_meta_app_id", id_candidate, &mut config.meta_app_id),
+        (
+            "sandbox_meta_app_secret",
+            crypto::random_hex(16),
+            &mut config.meta_app_secret,
+        ),
+        (
+            "sandbox_meta_verify_token",
+            crypto::random_hex(16),
+            &mut config.meta_verify_token,
+        ),
+    ];
+    for (name, candidate, slot) in pairs {
+        if slot.is_none() {
+            *slot = Some(
+                get_or_insert(db, name, &candidate)
+                    .await
+                    .with_context(|| format!("storing {name}"))?,
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `SWITCHBOARD_SECRET_KEY`, or in sandbox mode a key generated once into

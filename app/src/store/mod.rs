@@ -93,12 +93,12 @@ fn prepare_sqlite_url(url: &str) -> Result<String, sqlx::Error> {
         .split('?')
         .next()
         .unwrap_or_default();
-    if !path_part.is_empty() && !path_part.starts_with(":memory:") {
-        if let Some(parent) = std::path::Path::new(path_part).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
-            }
-        }
+    if !path_part.is_empty()
+        && !path_part.starts_with(":memory:")
+        && let Some(parent) = std::path::Path::new(path_part).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
     }
     if url.contains("mode=") {
         Ok(url.to_string())
