@@ -1,5 +1,7 @@
 //! Public pages: log in, sign up, password reset, email verification, invitations.
 
+#[cfg(feature = "ssr")]
+use crate::web::session::Rpc;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -12,8 +14,10 @@ pub async fn login(email: String, password: String) -> Result<(), ServerFnError>
     use crate::web::session;
     let state = session::state()?;
     let ip = session::client_ip().await;
-    let user = accounts::log_in(&state, &email, &password, &ip).await?;
-    let account_id = accounts::primary_account(&state, &user.id).await?;
+    let user = accounts::log_in(&state, &email, &password, &ip)
+        .await
+        .rpc()?;
+    let account_id = accounts::primary_account(&state, &user.id).await.rpc()?;
     session::sign_in(&user.id, &account_id).await?;
     leptos_axum::redirect("/");
     Ok(())
@@ -27,8 +31,9 @@ pub async fn signup(
 ) -> Result<(), ServerFnError> {
     use crate::web::session;
     let state = session::state()?;
-    let created =
-        crate::services::accounts::sign_up(&state, &email, &password, &account_name).await?;
+    let created = crate::services::accounts::sign_up(&state, &email, &password, &account_name)
+        .await
+        .rpc()?;
     session::sign_in(&created.user.id, &created.account.id).await?;
     leptos_axum::redirect("/");
     Ok(())
@@ -44,27 +49,35 @@ pub async fn logout() -> Result<(), ServerFnError> {
 #[server(prefix = "/rpc", endpoint = "forgot_password")]
 pub async fn forgot_password(email: String) -> Result<(), ServerFnError> {
     let state = crate::web::session::state()?;
-    crate::services::accounts::request_password_reset(&state, &email).await?;
+    crate::services::accounts::request_password_reset(&state, &email)
+        .await
+        .rpc()?;
     Ok(())
 }
 
 #[server(prefix = "/rpc", endpoint = "reset_link_valid")]
 pub async fn reset_link_valid(token: String) -> Result<bool, ServerFnError> {
     let state = crate::web::session::state()?;
-    Ok(crate::services::accounts::reset_link_valid(&state, &token).await?)
+    Ok(crate::services::accounts::reset_link_valid(&state, &token)
+        .await
+        .rpc()?)
 }
 
 #[server(prefix = "/rpc", endpoint = "reset_password")]
 pub async fn reset_password(token: String, password: String) -> Result<(), ServerFnError> {
     let state = crate::web::session::state()?;
-    crate::services::accounts::reset_password(&state, &token, &password).await?;
+    crate::services::accounts::reset_password(&state, &token, &password)
+        .await
+        .rpc()?;
     Ok(())
 }
 
 #[server(prefix = "/rpc", endpoint = "verify_email")]
 pub async fn verify_email(token: String) -> Result<String, ServerFnError> {
     let state = crate::web::session::state()?;
-    let user = crate::services::accounts::verify_email(&state, &token).await?;
+    let user = crate::services::accounts::verify_email(&state, &token)
+        .await
+        .rpc()?;
     Ok(user.email)
 }
 
@@ -72,7 +85,8 @@ pub async fn verify_email(token: String) -> Result<String, ServerFnError> {
 pub async fn resend_verification() -> Result<(), ServerFnError> {
     let me = crate::web::session::require().await?;
     crate::services::accounts::resend_verification(&crate::web::session::state()?, &me.user_id)
-        .await?;
+        .await
+        .rpc()?;
     Ok(())
 }
 
@@ -87,7 +101,9 @@ pub struct InviteSummary {
 #[server(prefix = "/rpc", endpoint = "invite_info")]
 pub async fn invite_info(token: String) -> Result<InviteSummary, ServerFnError> {
     let state = crate::web::session::state()?;
-    let i = crate::services::team::invite_info(&state, &token).await?;
+    let i = crate::services::team::invite_info(&state, &token)
+        .await
+        .rpc()?;
     Ok(InviteSummary {
         email: i.email,
         account_name: i.account_name,
@@ -100,7 +116,9 @@ pub async fn invite_info(token: String) -> Result<InviteSummary, ServerFnError> 
 pub async fn accept_invite(token: String, password: String) -> Result<(), ServerFnError> {
     use crate::web::session;
     let state = session::state()?;
-    let (user, account_id) = crate::services::team::accept(&state, &token, &password).await?;
+    let (user, account_id) = crate::services::team::accept(&state, &token, &password)
+        .await
+        .rpc()?;
     session::sign_in(&user.id, &account_id).await?;
     leptos_axum::redirect("/");
     Ok(())

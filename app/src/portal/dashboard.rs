@@ -1,27 +1,31 @@
 //! The dashboard: account status and next steps.
 
+#[cfg(feature = "ssr")]
+use crate::web::session::Rpc;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
 use super::auth::ResendVerification;
-use super::layout::use_me;
 use super::ui::*;
 use crate::domain::DashboardView;
 
 #[server(prefix = "/rpc", endpoint = "dashboard")]
 pub async fn dashboard() -> Result<DashboardView, ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(crate::services::accounts::dashboard(&crate::web::session::state()?, &me).await?)
+    Ok(
+        crate::services::accounts::dashboard(&crate::web::session::state()?, &me)
+            .await
+            .rpc()?,
+    )
 }
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let me = use_me();
     let data = Resource::new(|| (), |_| dashboard());
     let resend = ServerAction::<ResendVerification>::new();
     view! {
         <Title text="Dashboard"/>
-        <PageHeader title="Dashboard" description=format!("Status of {} at a glance.", me.account_name)/>
+        <PageHeader title="Dashboard" description="Your account at a glance."/>
         <Suspense fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 match data.await {
@@ -39,14 +43,14 @@ pub fn DashboardPage() -> impl IntoView {
                                 </Alert>
                                 <ActionResult value=resend.value().into() success="A new link is on its way."/>
                             })}
-                            <div class="grid gap-4 sm:grid-cols-2 lg:grid-cols-4">
+                            <div class="grid grid-cols-2 gap-3 sm:gap-4 lg:grid-cols-4">
                                 <Stat label="Mode" value=if d.sandbox { "Sandbox".to_string() } else { "Live".to_string() }/>
                                 <Stat label="Email" value=if d.email_verified { "Confirmed".to_string() } else { "Not confirmed".to_string() }/>
                                 <Stat label="Active API keys" value=d.active_keys.to_string()/>
                                 <Stat label="Team members" value=d.members.to_string()/>
                             </div>
                             {d.trial_ends_at.clone().map(|t| view! {
-                                <Alert tone=Tone::Info>{format!("Trial of the pro tier until {t}.")}</Alert>
+                                <Alert tone=Tone::Info>{format!("Trial of the pro tier until {}.", short_time(&t))}</Alert>
                             })}
                             <Card title="Next steps">
                                 <ol class="list-decimal space-y-2 pl-5 text-sm text-slate-700">

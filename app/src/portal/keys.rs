@@ -1,28 +1,42 @@
 //! API keys: create (shown once), list, revoke.
 
+#[cfg(feature = "ssr")]
+use crate::web::session::Rpc;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::layout::use_me;
+use super::layout::{me_of, use_me};
 use super::ui::*;
 use crate::domain::{ApiKeyView, CreatedKey};
 
 #[server(prefix = "/rpc", endpoint = "list_keys")]
 pub async fn list_keys() -> Result<Vec<ApiKeyView>, ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(crate::services::keys::list(&crate::web::session::state()?, &me.account_id).await?)
+    Ok(
+        crate::services::keys::list(&crate::web::session::state()?, &me.account_id)
+            .await
+            .rpc()?,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "create_key")]
 pub async fn create_key(name: String) -> Result<CreatedKey, ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(crate::services::keys::create_as(&crate::web::session::state()?, &me, &name).await?)
+    Ok(
+        crate::services::keys::create_as(&crate::web::session::state()?, &me, &name)
+            .await
+            .rpc()?,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "revoke_key")]
 pub async fn revoke_key(id: String) -> Result<(), ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(crate::services::keys::revoke_as(&crate::web::session::state()?, &me, &id).await?)
+    Ok(
+        crate::services::keys::revoke_as(&crate::web::session::state()?, &me, &id)
+            .await
+            .rpc()?,
+    )
 }
 
 #[component]
@@ -34,12 +48,14 @@ pub fn KeysPage() -> impl IntoView {
         move || (create.version().get(), revoke.version().get()),
         |_| list_keys(),
     );
-    let can_manage = me.role.can_manage();
     view! {
         <Title text="API keys"/>
         <PageHeader title="API keys" description="Keys authenticate your code against /api/v1. Send one as X-API-Key or Authorization: Bearer. Each key is shown once, when it is created."/>
         <div class="space-y-6">
-            {if can_manage {
+            <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+            let can_manage = me_of(me).await.is_some_and(|m| m.role.can_manage());
+            if can_manage {
                 view! {
                     <Card title="Create a key">
                         <ActionForm action=create attr:class="flex flex-col gap-3 sm:flex-row sm:items-end">
@@ -62,11 +78,14 @@ pub fn KeysPage() -> impl IntoView {
                 }.into_any()
             } else {
                 view! { <Alert tone=Tone::Info>"Only owners and admins can create or revoke keys."</Alert> }.into_any()
-            }}
+            }
+            })}
+            </Suspense>
             <ActionResult value=revoke.value().into() success="Key revoked. Requests with it now get 401."/>
             <Card title="Keys">
                 <Transition fallback=|| view! { <Loading/> }>
                     {move || Suspend::new(async move {
+                        let can_manage = me_of(me).await.is_some_and(|m| m.role.can_manage());
                         match keys.await {
                             Err(e) => view! { <Alert tone=Tone::Danger>{error_text(&e)}</Alert> }.into_any(),
                             Ok(list) if list.is_empty() => view! {
@@ -107,8 +126,8 @@ fn KeyTable(
                             <tr data-key-name=k.name.clone()>
                                 <td class="px-5 py-3 font-medium text-slate-900">{k.name.clone()}</td>
                                 <td class="px-5 py-3 font-mono text-xs text-slate-600">{k.masked.clone()}</td>
-                                <td class="hidden px-5 py-3 text-slate-600 sm:table-cell">{k.created_at.clone()}</td>
-                                <td class="hidden px-5 py-3 text-slate-600 sm:table-cell">{k.last_used_at.clone().unwrap_or_else(|| "never".into())}</td>
+                                <td class="hidden px-5 py-3 text-slate-600 sm:table-cell">{short_time(&k.created_at)}</td>
+                                <td class="hidden px-5 py-3 text-slate-600 sm:table-cell">{k.last_used_at.as_deref().map(short_time).unwrap_or_else(|| "never".into())}</td>
                                 <td class="px-5 py-3 text-right">
                                     {if k.revoked {
                                         view! { <Badge tone=Tone::Neutral text="revoked"/> }.into_any()

@@ -12,9 +12,18 @@ pub async fn get_me() -> Result<Option<Me>, ServerFnError> {
     crate::web::session::current().await
 }
 
-/// The signed-in person, provided to every page inside the layout.
-pub fn use_me() -> Me {
-    expect_context::<Me>()
+/// The signed-in person as a shared resource. Pages read it inside their own
+/// `Suspense`; components are never created inside another resource's `Suspend`
+/// (that would create their resources twice during server rendering).
+pub type MeResource = Resource<Result<Option<Me>, ServerFnError>>;
+
+pub fn use_me() -> MeResource {
+    expect_context::<MeResource>()
+}
+
+/// Awaits the signed-in person; `None` while signed out (the layout redirects).
+pub async fn me_of(r: MeResource) -> Option<Me> {
+    r.await.ok().flatten()
 }
 
 struct NavItem {
@@ -91,32 +100,30 @@ fn nav_links(sandbox: bool) -> impl IntoView {
 
 #[component]
 pub fn PortalLayout() -> impl IntoView {
-    let me = Resource::new(|| (), |_| get_me());
-    view! {
-        <Suspense fallback=|| view! { <div class="p-8"><Loading/></div> }>
-            {move || Suspend::new(async move {
-                match me.await {
-                    Ok(Some(me)) => view! { <Chrome me=me/> }.into_any(),
-                    Ok(None) => view! { <Redirect path="/login"/> }.into_any(),
-                    Err(e) => view! { <div class="p-8"><Alert tone=Tone::Danger>{error_text(&e)}</Alert></div> }.into_any(),
-                }
-            })}
-        </Suspense>
-    }
-}
-
-#[component]
-fn Chrome(me: Me) -> impl IntoView {
-    provide_context(me.clone());
+    let me: MeResource = Resource::new(|| (), |_| get_me());
+    provide_context(me);
     let logout = ServerAction::<Logout>::new();
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
-    let sandbox = me.sandbox;
+    let nav = move || {
+        Suspend::new(async move {
+            let sandbox = me_of(me).await.map(|m| m.sandbox).unwrap_or(false);
+            nav_links(sandbox)
+        })
+    };
     view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(None) => Some(view! { <Redirect path="/login"/> }),
+                    _ => None,
+                }
+            })}
+        </Suspense>
         <div id="portal" data-hydrated=move || hydrated.get().to_string() class="min-h-screen md:flex">
             <aside class="hidden w-64 shrink-0 flex-col border-r border-slate-200 bg-white px-3 py-5 md:flex">
                 <a href="/" class="mb-6 flex items-center gap-2 px-3 text-base font-semibold"><Logo/>"Switchboard"</a>
-                <nav class="flex-1 space-y-0.5" aria-label="Main">{nav_links(sandbox)}</nav>
+                <nav class="flex-1 space-y-0.5" aria-label="Main"><Suspense fallback=|| ()>{nav}</Suspense></nav>
                 <a href="/api/docs" class="px-3 py-2 text-sm text-slate-500 hover:text-slate-800">"API reference"</a>
             </aside>
             <div class="min-w-0 flex-1">
@@ -124,19 +131,25 @@ fn Chrome(me: Me) -> impl IntoView {
                     <div class="flex min-w-0 items-center gap-3">
                         <details class="relative md:hidden">
                             <summary class="cursor-pointer list-none rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium" aria-label="Menu">"Menu"</summary>
-                            <nav class="absolute left-0 z-20 mt-2 w-64 space-y-0.5 rounded-xl border border-slate-200 bg-white p-2 shadow-lg" aria-label="Main">
-                                {nav_links(sandbox)}
+                            <nav class="absolute left-0 z-20 mt-2 w-64 space-y-0.5 rounded-xl border border-slate-200 bg-white p-2 shadow-lg" aria-label="Main menu">
+                                <Suspense fallback=|| ()>{nav}</Suspense>
                                 <a href="/api/docs" class="block px-3 py-2 text-sm text-slate-500">"API reference"</a>
                             </nav>
                         </details>
-                        <div class="min-w-0">
-                            <p id="account-name" class="truncate text-sm font-semibold text-slate-900">{me.account_name.clone()}</p>
-                            <p class="truncate text-xs text-slate-500">{me.email.clone()}" · "{me.role.as_str()}</p>
-                        </div>
-                        {sandbox.then(|| view! { <Badge tone=Tone::Warning text="sandbox"/> })}
+                        <Suspense fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                me_of(me).await.map(|me| view! {
+                                    <div class="min-w-0">
+                                        <p id="account-name" class="truncate text-sm font-semibold text-slate-900">{me.account_name.clone()}</p>
+                                        <p class="truncate text-xs text-slate-500">{format!("{} · {}", me.email, me.role.as_str())}</p>
+                                    </div>
+                                    {me.sandbox.then(|| view! { <Badge tone=Tone::Warning text="sandbox"/> })}
+                                })
+                            })}
+                        </Suspense>
                     </div>
                     <ActionForm action=logout>
-                        <button type="submit" id="logout" class=button_class(Variant::Secondary)>"Log out"</button>
+                        <button type="submit" id="logout" class=format!("{} whitespace-nowrap", button_class(Variant::Secondary))>"Log out"</button>
                     </ActionForm>
                 </header>
                 <main class="mx-auto max-w-5xl px-4 py-6 md:px-8 md:py-8">

@@ -1,5 +1,7 @@
 //! The sandbox Mailbox: mail the installation sent, readable offline.
 
+#[cfg(feature = "ssr")]
+use crate::web::session::Rpc;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -16,7 +18,8 @@ pub async fn mailbox(to: Option<String>) -> Result<(bool, Vec<MailView>), Server
         me.as_ref(),
         to.as_deref().filter(|s| !s.is_empty()),
     )
-    .await?;
+    .await
+    .rpc()?;
     Ok((me.is_some(), mails))
 }
 
@@ -92,7 +95,7 @@ fn MailItem(mail: MailView) -> impl IntoView {
             <details>
                 <summary class="flex cursor-pointer flex-col gap-1 px-4 py-3 sm:flex-row sm:items-center sm:justify-between">
                     <span class="mail-subject text-sm font-medium text-slate-900">{mail.subject.clone()}</span>
-                    <span class="text-xs text-slate-500">{format!("to {} · {}", mail.to, mail.created_at)}</span>
+                    <span class="text-xs text-slate-500">{format!("to {} · {}", mail.to, short_time(&mail.created_at))}</span>
                 </summary>
                 <pre class="mail-body whitespace-pre-wrap break-words border-t border-slate-100 px-4 py-3 font-sans text-sm text-slate-700">
                     {linkify(&mail.body).into_iter().map(|(is_link, text)| if is_link {

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::layout::use_me;
+use super::layout::{me_of, use_me};
 use super::ui::*;
 
 #[component]
@@ -78,7 +78,13 @@ pub fn SandboxPage() -> impl IntoView {
         <Title text="Sandbox"/>
         <PageHeader title="Sandbox" description="A built-in stand-in for Meta, so everything works offline, in tests and in demos."/>
         <div class="space-y-4">
-            {(!me.sandbox).then(|| view! { <Alert tone=Tone::Warning>"This installation runs in live mode: the sandbox is switched off."</Alert> })}
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    me_of(me).await.filter(|m| !m.sandbox).map(|_| view! {
+                        <Alert tone=Tone::Warning>"This installation runs in live mode: the sandbox is switched off."</Alert>
+                    })
+                })}
+            </Suspense>
             <Card title="Available now">
                 <ul class="list-disc space-y-1 pl-5 text-sm text-slate-700">
                     <li><a href="/mailbox" class="font-medium text-brand-600 hover:underline">"Mailbox"</a>": every mail the installation sent (verification, resets, invitations)."</li>

@@ -1,46 +1,67 @@
 //! Team: members, roles, invitations.
 
+#[cfg(feature = "ssr")]
+use crate::web::session::Rpc;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use super::layout::use_me;
+use super::layout::{me_of, use_me};
 use super::ui::*;
 use crate::domain::{InviteView, Role, TeamView};
 
 #[server(prefix = "/rpc", endpoint = "team")]
 pub async fn team() -> Result<TeamView, ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(crate::services::team::list(&crate::web::session::state()?, &me).await?)
+    Ok(
+        crate::services::team::list(&crate::web::session::state()?, &me)
+            .await
+            .rpc()?,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "invite_member")]
 pub async fn invite_member(email: String, role: String) -> Result<InviteView, ServerFnError> {
     let me = crate::web::session::require().await?;
     let role = Role::parse(&role)
-        .ok_or_else(|| crate::error::AppError::validation("role: choose admin or member"))?;
-    Ok(crate::services::team::invite(&crate::web::session::state()?, &me, &email, role).await?)
+        .ok_or_else(|| crate::error::AppError::validation("role: choose admin or member"))
+        .rpc()?;
+    Ok(
+        crate::services::team::invite(&crate::web::session::state()?, &me, &email, role)
+            .await
+            .rpc()?,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "revoke_invite")]
 pub async fn revoke_invite(id: String) -> Result<(), ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(crate::services::team::revoke_invite(&crate::web::session::state()?, &me, &id).await?)
+    Ok(
+        crate::services::team::revoke_invite(&crate::web::session::state()?, &me, &id)
+            .await
+            .rpc()?,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "remove_member")]
 pub async fn remove_member(user_id: String) -> Result<(), ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(crate::services::team::remove(&crate::web::session::state()?, &me, &user_id).await?)
+    Ok(
+        crate::services::team::remove(&crate::web::session::state()?, &me, &user_id)
+            .await
+            .rpc()?,
+    )
 }
 
 #[server(prefix = "/rpc", endpoint = "set_member_role")]
 pub async fn set_member_role(user_id: String, role: String) -> Result<(), ServerFnError> {
     let me = crate::web::session::require().await?;
     let role = Role::parse(&role)
-        .ok_or_else(|| crate::error::AppError::validation("role: choose admin or member"))?;
+        .ok_or_else(|| crate::error::AppError::validation("role: choose admin or member"))
+        .rpc()?;
     Ok(
         crate::services::team::set_role(&crate::web::session::state()?, &me, &user_id, role)
-            .await?,
+            .await
+            .rpc()?,
     )
 }
 
@@ -62,14 +83,15 @@ pub fn TeamPage() -> impl IntoView {
         },
         |_| team(),
     );
-    let can_manage = me.role.can_manage();
-    let is_owner = me.role == Role::Owner;
-    let my_id = me.user_id.clone();
     view! {
         <Title text="Team"/>
         <PageHeader title="Team" description="Owners and admins manage keys, billing and the team. Members can see channels and deliveries."/>
         <div class="space-y-6">
-            {can_manage.then(|| view! {
+            <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+            let me = me_of(me).await;
+            let is_owner = me.as_ref().is_some_and(|m| m.role == Role::Owner);
+            me.filter(|m| m.role.can_manage()).map(|_| view! {
                 <Card title="Invite someone">
                     <ActionForm action=invite attr:class="grid gap-3 sm:grid-cols-[1fr_auto_auto] sm:items-end">
                         <Field label="Email" name="email" kind="email" id="invite-email" required=true/>
@@ -84,14 +106,19 @@ pub fn TeamPage() -> impl IntoView {
                     </ActionForm>
                     <div class="mt-3"><ActionResult value=invite.value().into() success="Invitation sent. It is valid for 7 days."/></div>
                 </Card>
+            })
             })}
+            </Suspense>
             <ActionResult value=remove.value().into() success="Member removed."/>
             <ActionResult value=set_role.value().into() success="Role changed."/>
             <ActionResult value=revoke.value().into() success="Invitation withdrawn."/>
             <Transition fallback=|| view! { <Loading/> }>
                 {move || {
-                    let my_id = my_id.clone();
                     Suspend::new(async move {
+                    let me = me_of(me).await;
+                    let my_id = me.as_ref().map(|m| m.user_id.clone()).unwrap_or_default();
+                    let is_owner = me.as_ref().is_some_and(|m| m.role == Role::Owner);
+                    let can_manage = me.as_ref().is_some_and(|m| m.role.can_manage());
                     match data.await {
                         Err(e) => view! { <Alert tone=Tone::Danger>{error_text(&e)}</Alert> }.into_any(),
                         Ok(t) => view! {
@@ -106,7 +133,7 @@ pub fn TeamPage() -> impl IntoView {
                                                 <li class="flex flex-col gap-2 py-3 sm:flex-row sm:items-center sm:justify-between">
                                                     <div class="min-w-0">
                                                         <p class="truncate text-sm font-medium text-slate-900">{m.email.clone()}</p>
-                                                        <p class="text-xs text-slate-500">{format!("joined {}", m.joined_at)}</p>
+                                                        <p class="text-xs text-slate-500">{format!("joined {}", short_time(&m.joined_at))}</p>
                                                     </div>
                                                     <div class="flex flex-wrap items-center gap-2">
                                                         <Badge tone=if m.role == Role::Owner { Tone::Info } else { Tone::Neutral } text=m.role.as_str()/>
@@ -142,7 +169,7 @@ pub fn TeamPage() -> impl IntoView {
                                                         <li class="flex flex-col gap-2 py-3 sm:flex-row sm:items-center sm:justify-between">
                                                             <div class="min-w-0">
                                                                 <p class="truncate text-sm font-medium">{i.email.clone()}</p>
-                                                                <p class="text-xs text-slate-500">{format!("{} · expires {}", i.role.as_str(), i.expires_at)}</p>
+                                                                <p class="text-xs text-slate-500">{format!("{} · expires {}", i.role.as_str(), short_time(&i.expires_at))}</p>
                                                             </div>
                                                             <ActionForm action=revoke>
                                                                 <input type="hidden" name="id" value=i.id.clone()/>

@@ -56,9 +56,41 @@ pub async fn current() -> Result<Option<Me>, ServerFnError> {
 
 /// The signed-in person, or an error telling them to log in.
 pub async fn require() -> Result<Me, ServerFnError> {
-    current().await?.ok_or_else(|| {
-        AppError::unauthorized("not_logged_in", "your session has ended; log in again").into()
-    })
+    match current().await? {
+        Some(me) => Ok(me),
+        None => Err(AppError::unauthorized(
+            "not_logged_in",
+            "your session has ended; log in again",
+        ))
+        .rpc(),
+    }
+}
+
+/// Converts a service result for a server function and gives the HTTP response
+/// the error's real status (401, 403, 429 …) instead of a generic 500.
+pub trait Rpc<T> {
+    fn rpc(self) -> Result<T, ServerFnError>;
+}
+
+impl<T> Rpc<T> for Result<T, AppError> {
+    fn rpc(self) -> Result<T, ServerFnError> {
+        self.map_err(|e| {
+            if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+                res.set_status(e.status());
+                if let AppError::Client {
+                    retry_after: Some(s),
+                    ..
+                } = &e
+                {
+                    res.insert_header(
+                        axum::http::header::RETRY_AFTER,
+                        axum::http::HeaderValue::from(*s),
+                    );
+                }
+            }
+            ServerFnError::ServerError(e.public_detail())
+        })
+    }
 }
 
 /// The caller's IP for log-in throttling.

@@ -13,6 +13,26 @@ pub fn error_text(e: &ServerFnError) -> String {
     }
 }
 
+/// `2026-01-15T10:30:00Z` as `2026-01-15 10:30 UTC`: easier to scan in tables.
+pub fn short_time(rfc3339: &str) -> String {
+    match rfc3339.split_once('T') {
+        Some((date, time)) if time.len() >= 5 => format!("{date} {} UTC", &time[..5]),
+        _ => rfc3339.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn short_time_formats() {
+        assert_eq!(
+            super::short_time("2026-01-15T10:30:00Z"),
+            "2026-01-15 10:30 UTC"
+        );
+        assert_eq!(super::short_time("never"), "never");
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Default)]
 pub enum Tone {
     #[default]
