@@ -215,7 +215,7 @@ async fn ten_failures_lock_the_email_and_ip_for_fifteen_minutes() {
         .await
         .unwrap();
     for _ in 0..10 {
-        let (_, body) = text(
+        let (status, body) = text(
             app.rpc(
                 "login",
                 &[
@@ -226,13 +226,20 @@ async fn ten_failures_lock_the_email_and_ip_for_fifteen_minutes() {
             .await,
         )
         .await;
+        assert_eq!(status, 401);
         assert!(body.contains("email or password is incorrect"), "{body}");
     }
-    let (_, body) = text(
-        app.rpc("login", &[("email", "lock@example.com"), ("password", PW)])
-            .await,
-    )
-    .await;
+    let res = app
+        .rpc("login", &[("email", "lock@example.com"), ("password", PW)])
+        .await;
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=900).contains(&retry), "{retry}");
+    let (_, body) = text(res).await;
     assert!(
         body.contains("too many failed log-ins"),
         "even the right password waits: {body}"
