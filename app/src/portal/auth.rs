@@ -58,9 +58,9 @@ pub async fn forgot_password(email: String) -> Result<(), ServerFnError> {
 #[server(prefix = "/rpc", endpoint = "reset_link_valid")]
 pub async fn reset_link_valid(token: String) -> Result<bool, ServerFnError> {
     let state = crate::web::session::state()?;
-    Ok(crate::services::accounts::reset_link_valid(&state, &token)
+    crate::services::accounts::reset_link_valid(&state, &token)
         .await
-        .rpc()?)
+        .rpc()
 }
 
 #[server(prefix = "/rpc", endpoint = "reset_password")]

@@ -12,11 +12,9 @@ use crate::domain::DashboardView;
 #[server(prefix = "/rpc", endpoint = "dashboard")]
 pub async fn dashboard() -> Result<DashboardView, ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(
-        crate::services::accounts::dashboard(&crate::web::session::state()?, &me)
-            .await
-            .rpc()?,
-    )
+    crate::services::accounts::dashboard(&crate::web::session::state()?, &me)
+        .await
+        .rpc()
 }
 
 #[component]

@@ -12,31 +12,25 @@ use crate::domain::{ApiKeyView, CreatedKey};
 #[server(prefix = "/rpc", endpoint = "list_keys")]
 pub async fn list_keys() -> Result<Vec<ApiKeyView>, ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(
-        crate::services::keys::list(&crate::web::session::state()?, &me.account_id)
-            .await
-            .rpc()?,
-    )
+    crate::services::keys::list(&crate::web::session::state()?, &me.account_id)
+        .await
+        .rpc()
 }
 
 #[server(prefix = "/rpc", endpoint = "create_key")]
 pub async fn create_key(name: String) -> Result<CreatedKey, ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(
-        crate::services::keys::create_as(&crate::web::session::state()?, &me, &name)
-            .await
-            .rpc()?,
-    )
+    crate::services::keys::create_as(&crate::web::session::state()?, &me, &name)
+        .await
+        .rpc()
 }
 
 #[server(prefix = "/rpc", endpoint = "revoke_key")]
 pub async fn revoke_key(id: String) -> Result<(), ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(
-        crate::services::keys::revoke_as(&crate::web::session::state()?, &me, &id)
-            .await
-            .rpc()?,
-    )
+    crate::services::keys::revoke_as(&crate::web::session::state()?, &me, &id)
+        .await
+        .rpc()
 }
 
 #[component]

@@ -12,11 +12,9 @@ use crate::domain::{InviteView, Role, TeamView};
 #[server(prefix = "/rpc", endpoint = "team")]
 pub async fn team() -> Result<TeamView, ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(
-        crate::services::team::list(&crate::web::session::state()?, &me)
-            .await
-            .rpc()?,
-    )
+    crate::services::team::list(&crate::web::session::state()?, &me)
+        .await
+        .rpc()
 }
 
 #[server(prefix = "/rpc", endpoint = "invite_member")]
@@ -25,31 +23,25 @@ pub async fn invite_member(email: String, role: String) -> Result<InviteView, Se
     let role = Role::parse(&role)
         .ok_or_else(|| crate::error::AppError::validation("role: choose admin or member"))
         .rpc()?;
-    Ok(
-        crate::services::team::invite(&crate::web::session::state()?, &me, &email, role)
-            .await
-            .rpc()?,
-    )
+    crate::services::team::invite(&crate::web::session::state()?, &me, &email, role)
+        .await
+        .rpc()
 }
 
 #[server(prefix = "/rpc", endpoint = "revoke_invite")]
 pub async fn revoke_invite(id: String) -> Result<(), ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(
-        crate::services::team::revoke_invite(&crate::web::session::state()?, &me, &id)
-            .await
-            .rpc()?,
-    )
+    crate::services::team::revoke_invite(&crate::web::session::state()?, &me, &id)
+        .await
+        .rpc()
 }
 
 #[server(prefix = "/rpc", endpoint = "remove_member")]
 pub async fn remove_member(user_id: String) -> Result<(), ServerFnError> {
     let me = crate::web::session::require().await?;
-    Ok(
-        crate::services::team::remove(&crate::web::session::state()?, &me, &user_id)
-            .await
-            .rpc()?,
-    )
+    crate::services::team::remove(&crate::web::session::state()?, &me, &user_id)
+        .await
+        .rpc()
 }
 
 #[server(prefix = "/rpc", endpoint = "set_member_role")]
@@ -58,11 +50,9 @@ pub async fn set_member_role(user_id: String, role: String) -> Result<(), Server
     let role = Role::parse(&role)
         .ok_or_else(|| crate::error::AppError::validation("role: choose admin or member"))
         .rpc()?;
-    Ok(
-        crate::services::team::set_role(&crate::web::session::state()?, &me, &user_id, role)
-            .await
-            .rpc()?,
-    )
+    crate::services::team::set_role(&crate::web::session::state()?, &me, &user_id, role)
+        .await
+        .rpc()
 }
 
 #[component]
