@@ -3,5 +3,6 @@
 //! router on an ephemeral port through [`startup`].
 
 pub mod ops;
+pub mod sandbox;
 pub mod startup;
 pub mod telemetry;

@@ -24,11 +24,23 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// The built-in Meta sandbox.
+    Sandbox {
+        #[command(subcommand)]
+        command: SandboxCommand,
+    },
     /// Operator commands.
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+#[derive(Subcommand)]
+enum SandboxCommand {
+    /// Create the seed data (Sandbox Business, its WABA, numbers, Pages and
+    /// Instagram account) when missing, and list the sandbox's assets.
+    Seed,
 }
 
 #[derive(Subcommand)]
@@ -67,6 +79,9 @@ async fn main() -> ExitCode {
         Command::Serve => server::startup::run(config).await,
         Command::Migrate => migrate(config).await,
         Command::Admin { command } => admin(config, command).await,
+        Command::Sandbox {
+            command: SandboxCommand::Seed,
+        } => sandbox_seed(config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -84,6 +99,31 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
         "migrations applied to {}",
         app::config::mask_url_password(&config.database_url)
     );
+    Ok(())
+}
+
+async fn sandbox_seed(config: Config) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        config.sandbox(),
+        "SWITCHBOARD_META_MODE: the sandbox exists only in sandbox mode"
+    );
+    let db = app::store::Db::connect(&config.database_url).await?;
+    db.migrate().await?;
+    let now = app::clock::Clock::now_ms(&SystemClock);
+    if server::sandbox::seed::ensure(&db, now).await? {
+        println!("sandbox seeded");
+    } else {
+        println!("sandbox already has assets; add more with POST /sandbox/api/assets");
+    }
+    for kind in ["business", "waba", "phone", "page", "instagram"] {
+        for a in server::sandbox::db::assets_of_kind(&db, kind).await? {
+            println!(
+                "{kind:<10} {:<18} {}",
+                a.id,
+                server::sandbox::seed::describe(&a)
+            );
+        }
+    }
     Ok(())
 }
 

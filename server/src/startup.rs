@@ -39,6 +39,11 @@ pub async fn build_state(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::R
         )
     })?;
     db.migrate().await.context("applying database migrations")?;
+    if config.sandbox() && crate::sandbox::seed::ensure(&db, clock.now_ms()).await? {
+        tracing::info!(
+            "sandbox: seeded Sandbox Business (WABA, two numbers, two Pages, Instagram)"
+        );
+    }
     let key = resolve_secret_key(&config)?;
     if config.sandbox() {
         resolve_sandbox_app(&db, &mut config).await?;
@@ -163,8 +168,11 @@ pub fn router(state: AppState) -> Router {
             tower_sessions::cookie::time::Duration::days(14),
         ));
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
-        .route("/healthz", get(ops::healthz))
+    let mut base = Router::new();
+    if state.config.sandbox() {
+        base = base.nest("/sandbox", crate::sandbox::router(&state));
+    }
+    base.route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
         .route("/api/docs", get(app::web::docs::page))
@@ -243,6 +251,9 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     spawn_housekeeping(&state);
+    if state.config.sandbox() {
+        crate::sandbox::spawn_workers(&state);
+    }
     let app = router(state.clone());
     let accepting = state.accepting.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -26,6 +26,7 @@ pub struct GraphSettings {
 pub struct GraphClient {
     http: reqwest::Client,
     settings: GraphSettings,
+    page_limit: u32,
 }
 
 /// Page size asked for on list calls; more pages are followed.
@@ -42,7 +43,17 @@ impl GraphClient {
             .user_agent(format!("Switchboard/{}", crate::VERSION))
             .build()
             .expect("static reqwest configuration");
-        GraphClient { http, settings }
+        GraphClient {
+            http,
+            settings,
+            page_limit: PAGE_LIMIT,
+        }
+    }
+
+    /// A smaller page size, so tests can see paging followed.
+    pub fn with_page_limit(mut self, limit: u32) -> GraphClient {
+        self.page_limit = limit.max(1);
+        self
     }
 
     pub fn settings(&self) -> &GraphSettings {
@@ -136,7 +147,7 @@ impl GraphClient {
         token: &str,
         query: &[(&str, &str)],
     ) -> Result<Vec<T>, MetaError> {
-        let limit = PAGE_LIMIT.to_string();
+        let limit = self.page_limit.to_string();
         let mut q: Vec<(&str, &str)> = query.to_vec();
         q.push(("limit", &limit));
         let mut page: ListPage<T> = self.get(&self.url(path), token, &q).await?;

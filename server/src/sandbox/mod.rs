@@ -1,0 +1,98 @@
+//! The built-in Meta sandbox (SPEC §9, §11): a faithful stand-in for Meta's
+//! Graph API, OAuth dialog and webhook sender, mounted at `/sandbox` in
+//! sandbox mode only. It keeps its own `sandbox_*` tables and reaches the
+//! product only over HTTP (webhooks), exactly as the real Meta would.
+
+pub mod control;
+pub mod db;
+pub mod dialog;
+pub mod graph;
+pub mod payloads;
+pub mod seed;
+pub mod sender;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::clock::Clock;
+use app::config::Config;
+use app::state::AppState;
+use app::store::Db;
+use axum::Router;
+use axum::routing::{any, get, post};
+
+/// What every sandbox handler needs. Built from the product's state but only
+/// its database pool, clock and settings are used, never product tables.
+#[derive(Clone)]
+pub struct Sandbox {
+    pub db: Db,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub http: reqwest::Client,
+}
+
+impl Sandbox {
+    pub fn new(state: &AppState) -> Sandbox {
+        let http = reqwest::Client::builder()
+            // Meta gives a webhook receiver about 5 s.
+            .timeout(Duration::from_secs(5))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("static reqwest configuration");
+        Sandbox {
+            db: state.db.clone(),
+            config: state.config.clone(),
+            clock: state.clock.clone(),
+            http,
+        }
+    }
+
+    pub fn now(&self) -> i64 {
+        self.clock.now_ms()
+    }
+
+    pub fn app_id(&self) -> &str {
+        self.config.meta_app_id.as_deref().unwrap_or_default()
+    }
+
+    pub fn app_secret(&self) -> &str {
+        self.config.meta_app_secret.as_deref().unwrap_or_default()
+    }
+}
+
+/// `/sandbox/…`: Graph API, dialog, media downloads and the control API.
+pub fn router(state: &AppState) -> Router<AppState> {
+    let sb = Sandbox::new(state);
+    Router::new()
+        .route("/graph", any(graph::handle_root))
+        .route("/graph/{*path}", any(graph::handle))
+        .route("/media/{media_id}", get(graph::download_media))
+        .route("/dialog/oauth", get(dialog::show).post(dialog::submit))
+        .route("/api/inbound", post(control::inbound))
+        .route("/api/status", post(control::status))
+        .route("/api/outbox", get(control::outbox))
+        .route(
+            "/api/faults",
+            post(control::add_fault)
+                .delete(control::clear_faults)
+                .get(control::list_faults),
+        )
+        .route(
+            "/api/templates/{template_id}/review",
+            post(control::review_template),
+        )
+        .route("/api/revoke", post(control::revoke))
+        .route("/api/reset", post(control::reset))
+        .route(
+            "/api/assets",
+            get(control::list_assets).post(control::add_assets),
+        )
+        .route("/api/webhooks", get(control::list_webhooks))
+        .with_state(sb)
+}
+
+/// Background work of the sandbox: retrying webhooks the product did not accept.
+pub fn spawn_workers(state: &AppState) {
+    let sb = Sandbox::new(state);
+    tokio::spawn(async move { sender::retry_loop(sb).await });
+}
