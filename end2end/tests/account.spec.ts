@@ -43,6 +43,7 @@ test("sign up, confirm by mailbox, create a key, use it, revoke it", async ({ pa
 
   // Revoke: the next call gets 401.
   await row.getByRole("button", { name: "Revoke e2e key" }).click();
+  await row.getByRole("button", { name: "Yes, revoke" }).click();
   await expect(row).toContainText("revoked");
   const denied = await request.get("/api/v1/account", { headers: { "X-API-Key": secret } });
   expect(denied.status()).toBe(401);

@@ -127,10 +127,12 @@ fn KeyTable(
                                         view! { <Badge tone=Tone::Neutral text="revoked"/> }.into_any()
                                     } else if can_manage {
                                         view! {
-                                            <ActionForm action=revoke>
-                                                <input type="hidden" name="id" value=id/>
-                                                <button type="submit" class=button_class(Variant::Danger) aria-label=revoke_label>"Revoke"</button>
-                                            </ActionForm>
+                                            <Confirm text="Revoke" label=revoke_label question="Requests with this key will get 401 at once. Revoke it?">
+                                                <ActionForm action=revoke>
+                                                    <input type="hidden" name="id" value=id/>
+                                                    <button type="submit" class=button_class(Variant::Primary)>"Yes, revoke"</button>
+                                                </ActionForm>
+                                            </Confirm>
                                         }.into_any()
                                     } else {
                                         view! { <Badge tone=Tone::Success text="active"/> }.into_any()

@@ -137,10 +137,12 @@ pub fn TeamPage() -> impl IntoView {
                                                             </ActionForm>
                                                         })}
                                                         {(can_manage && !is_self && m.role != Role::Owner).then(|| view! {
-                                                            <ActionForm action=remove>
-                                                                <input type="hidden" name="user_id" value=uid2.clone()/>
-                                                                <button type="submit" class=button_class(Variant::Danger)>"Remove"</button>
-                                                            </ActionForm>
+                                                            <Confirm text="Remove" label=format!("Remove {}", m.email) question="They lose access to this account at once. Remove them?">
+                                                                <ActionForm action=remove>
+                                                                    <input type="hidden" name="user_id" value=uid2.clone()/>
+                                                                    <button type="submit" class=button_class(Variant::Primary)>"Yes, remove"</button>
+                                                                </ActionForm>
+                                                            </Confirm>
                                                         })}
                                                     </div>
                                                 </li>

@@ -212,6 +212,32 @@ pub fn ActionResult<T: Clone + Send + Sync + 'static>(
     }
 }
 
+/// A destructive action behind a second, explicit click. A disclosure rather than
+/// a modal: it works before hydration and with the keyboard (Enter/Space, Tab).
+/// `children` holds the form whose submit button carries out the action.
+#[component]
+pub fn Confirm(
+    /// Visible text of the first button.
+    #[prop(into)]
+    text: String,
+    /// Accessible name of the first button, e.g. "Revoke ci key".
+    #[prop(into)]
+    label: String,
+    #[prop(into)] question: String,
+    children: Children,
+) -> impl IntoView {
+    let dialog_label = question.clone();
+    view! {
+        <details class="relative inline-block text-left">
+            <summary role="button" aria-label=label class=format!("{} cursor-pointer list-none", button_class(Variant::Danger))>{text}</summary>
+            <div role="dialog" aria-label=dialog_label class="absolute right-0 z-10 mt-2 w-64 rounded-xl border border-slate-200 bg-white p-3 text-left shadow-lg">
+                <p class="mb-3 text-sm text-slate-700">{question}</p>
+                {children()}
+            </div>
+        </details>
+    }
+}
+
 /// A read-only value with a copy button; the value stays selectable without JavaScript.
 #[component]
 pub fn CopyField(#[prop(into)] value: String, #[prop(into)] id: String) -> impl IntoView {
