@@ -3,6 +3,8 @@
 
 pub mod account;
 pub mod api_key;
+#[cfg(feature = "ssr")]
+pub mod redirect;
 pub mod views;
 
 pub use account::*;
