@@ -5,10 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${E2E_PORT:-3100}
 BIN="${CARGO_TARGET_DIR:-target}/debug/switchboard"
+# A fixed sandbox app id, so the dialog tests can address the sandbox app.
+export SANDBOX_APP_ID=900000000000042
 DATA=$(mktemp -d)
 trap 'kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; rm -rf "$DATA"' EXIT
 SWITCHBOARD_LISTEN=127.0.0.1:$PORT SWITCHBOARD_DATA_DIR="$DATA" SWITCHBOARD_DATABASE_URL="sqlite://$DATA/e2e.db" \
-  SWITCHBOARD_META_MODE=sandbox SWITCHBOARD_SITE_ROOT=target/site SWITCHBOARD_RATE_LIMIT_PER_MINUTE=1000 \
+  SWITCHBOARD_META_MODE=sandbox SWITCHBOARD_META_APP_ID=$SANDBOX_APP_ID SWITCHBOARD_SITE_ROOT=target/site SWITCHBOARD_RATE_LIMIT_PER_MINUTE=1000 \
   "$BIN" serve >"$DATA/server.log" 2>&1 &
 PID=$!
 for _ in $(seq 1 100); do

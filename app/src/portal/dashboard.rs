@@ -55,7 +55,7 @@ pub fn DashboardPage() -> impl IntoView {
                                     <li><a class="font-medium text-brand-600 hover:underline" href="/keys">"Create an API key"</a>" and call "<code class="rounded bg-slate-100 px-1">"GET /api/v1/account"</code>" with it."</li>
                                     <li><a class="font-medium text-brand-600 hover:underline" href="/channels">"Connect a channel"</a>": a WhatsApp number, an Instagram account or a Facebook Page."</li>
                                     <li><a class="font-medium text-brand-600 hover:underline" href="/deliveries">"Point its webhook at your server"</a>" and generate a signing secret."</li>
-                                    <li>"Read the "<a class="font-medium text-brand-600 hover:underline" href="/api/docs">"API reference"</a>"."</li>
+                                    <li>"Read the "<a class="font-medium text-brand-600 hover:underline" href="/api/docs" rel="external">"API reference"</a>"."</li>
                                 </ol>
                             </Card>
                         </div>

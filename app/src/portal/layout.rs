@@ -124,7 +124,7 @@ pub fn PortalLayout() -> impl IntoView {
             <aside class="hidden w-64 shrink-0 flex-col border-r border-slate-200 bg-white px-3 py-5 md:flex">
                 <a href="/" class="mb-6 flex items-center gap-2 px-3 text-base font-semibold"><Logo/>"Switchboard"</a>
                 <nav class="flex-1 space-y-0.5" aria-label="Main"><Suspense fallback=|| ()>{nav}</Suspense></nav>
-                <a href="/api/docs" class="px-3 py-2 text-sm text-slate-500 hover:text-slate-800">"API reference"</a>
+                <a href="/api/docs" rel="external" class="px-3 py-2 text-sm text-slate-500 hover:text-slate-800">"API reference"</a>
             </aside>
             <div class="min-w-0 flex-1">
                 <header class="flex items-center justify-between gap-3 border-b border-slate-200 bg-white px-4 py-3 md:px-8">
@@ -133,7 +133,7 @@ pub fn PortalLayout() -> impl IntoView {
                             <summary class="cursor-pointer list-none rounded-lg border border-slate-300 px-3 py-1.5 text-sm font-medium" aria-label="Menu">"Menu"</summary>
                             <nav class="absolute left-0 z-20 mt-2 w-64 space-y-0.5 rounded-xl border border-slate-200 bg-white p-2 shadow-lg" aria-label="Main menu">
                                 <Suspense fallback=|| ()>{nav}</Suspense>
-                                <a href="/api/docs" class="block px-3 py-2 text-sm text-slate-500">"API reference"</a>
+                                <a href="/api/docs" rel="external" class="block px-3 py-2 text-sm text-slate-500">"API reference"</a>
                             </nav>
                         </details>
                         <Suspense fallback=|| ()>

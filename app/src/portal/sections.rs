@@ -85,17 +85,17 @@ pub fn SandboxPage() -> impl IntoView {
                     })
                 })}
             </Suspense>
-            <Card title="Available now">
+            <Card title="Play the end user">
+                <p class="mb-3 text-sm text-slate-700">"The phone writes to your sandbox WhatsApp numbers, Pages and Instagram account as a customer would, and shows the replies your code sends, with their delivery status."</p>
+                <a id="open-phone" href="/sandbox/phone" rel="external" class=button_class(Variant::Primary)>"Open the sandbox phone"</a>
+            </Card>
+            <Card title="What the sandbox gives you">
                 <ul class="list-disc space-y-1 pl-5 text-sm text-slate-700">
+                    <li>"A seeded business, “Sandbox Business”: one WhatsApp Business Account with the numbers +1 555 0100 001 and +1 555 0100 002, two Facebook Pages and an Instagram account linked to the first Page."</li>
+                    <li>"Meta's Graph API at "<code class="rounded bg-slate-100 px-1">"/sandbox/graph"</code>" and its consent dialog, with Meta's JSON shapes, error codes and signed webhooks."</li>
+                    <li>"A control API under "<code class="rounded bg-slate-100 px-1">"/sandbox/api"</code>" for tests: inbound messages of every type, statuses, the outbox, faults (failing or slow Graph calls, duplicated, reordered or dropped webhooks), token revocation, reset."</li>
                     <li><a href="/mailbox" class="font-medium text-brand-600 hover:underline">"Mailbox"</a>": every mail the installation sent (verification, resets, invitations)."</li>
                     <li>"API keys start with "<code class="rounded bg-slate-100 px-1">"sb_test_"</code>" so they are never mistaken for live keys."</li>
-                </ul>
-            </Card>
-            <Card title="Coming to the sandbox">
-                <ul class="list-disc space-y-1 pl-5 text-sm text-slate-700">
-                    <li>"A fake Meta Graph API and consent dialog with a seeded business: one WhatsApp Business Account with two numbers, two Pages and an Instagram account."</li>
-                    <li>"A phone page to chat as an end user and watch your replies and their statuses."</li>
-                    <li>"Fault injection: failing Graph calls, slow responses, duplicated or reordered webhooks."</li>
                 </ul>
             </Card>
         </div>

@@ -818,3 +818,17 @@ pub async fn wipe(db: &Db) -> DbResult<()> {
     }
     Ok(())
 }
+
+/// The conversation between an asset and one end user, both directions, oldest first.
+pub async fn thread(db: &Db, asset_id: &str, peer: &str) -> DbResult<Vec<Message>> {
+    sqlx::query(&format!(
+        "SELECT {MSG_COLS} FROM sandbox_messages WHERE asset_id = $1 AND peer = $2 ORDER BY created_at, id"
+    ))
+    .bind(asset_id)
+    .bind(peer)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(message)
+    .collect()
+}

@@ -8,6 +8,7 @@ pub mod db;
 pub mod dialog;
 pub mod graph;
 pub mod payloads;
+pub mod phone;
 pub mod seed;
 pub mod sender;
 
@@ -68,6 +69,9 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/graph/{*path}", any(graph::handle))
         .route("/media/{media_id}", get(graph::download_media))
         .route("/dialog/oauth", get(dialog::show).post(dialog::submit))
+        .route("/phone", get(phone::page))
+        .route("/phone/thread", get(phone::thread))
+        .route("/phone/send", post(phone::send))
         .route("/api/inbound", post(control::inbound))
         .route("/api/status", post(control::status))
         .route("/api/outbox", get(control::outbox))

@@ -1,0 +1,374 @@
+//! `/sandbox/phone`: chat as an end user with one of the sandbox's assets — the
+//! quickest demo of the whole product. Server-rendered HTML with plain forms
+//! (works without JavaScript); a few lines of script refresh the thread so the
+//! business's replies and their statuses appear live.
+
+use app::error::AppError;
+use axum::Form;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Sandbox;
+use super::control;
+use super::db::{self, Asset, Message};
+
+/// Kinds of assets an end user can write to.
+const CHAT_KINDS: [&str; 3] = ["phone", "page", "instagram"];
+
+/// What the type menu offers per asset kind: (value, label).
+fn menu(asset_kind: &str) -> &'static [(&'static str, &'static str)] {
+    match asset_kind {
+        "phone" => &[
+            ("text", "Text"),
+            ("image", "Photo"),
+            ("audio", "Voice note"),
+            ("video", "Video"),
+            ("document", "Document"),
+            ("sticker", "Sticker"),
+            ("location", "Location"),
+            ("contacts", "Contact card"),
+            ("interactive", "Tap a reply button"),
+            ("button", "Tap a template button"),
+            ("order", "Order"),
+            ("unsupported", "Unsupported (poll)"),
+        ],
+        "instagram" => &[
+            ("text", "Text"),
+            ("image", "Photo"),
+            ("story_mention", "Story mention"),
+            ("story_reply", "Story reply"),
+            ("share", "Share a post"),
+        ],
+        _ => &[
+            ("text", "Text"),
+            ("image", "Photo"),
+            ("file", "File"),
+            ("postback", "Tap a button"),
+        ],
+    }
+}
+
+/// A default end user per asset kind, so the page works in one click.
+fn default_user(asset_kind: &str) -> &'static str {
+    match asset_kind {
+        "phone" => "15550123456",
+        "instagram" => "17841400000000777",
+        _ => "7100000000000777",
+    }
+}
+
+/// The control-API body for what the phone's user typed and picked.
+pub fn inbound_body(asset: &Asset, user: &str, kind: &str, text: &str) -> Value {
+    let text = text.trim();
+    let caption = if text.is_empty() { None } else { Some(text) };
+    let mut body = json!({"asset_id": asset.id, "from": user, "type": kind});
+    if asset.kind == "phone" {
+        body["from_name"] = json!("Sandbox User");
+    }
+    match kind {
+        "text" => body["text"] = json!(if text.is_empty() { "Hello!" } else { text }),
+        "image" | "audio" | "video" | "document" | "sticker" | "file" => {
+            let mime = match kind {
+                "image" | "sticker" => {
+                    if kind == "sticker" {
+                        "image/webp"
+                    } else {
+                        "image/jpeg"
+                    }
+                }
+                "audio" => "audio/ogg",
+                "video" => "video/mp4",
+                _ => "application/pdf",
+            };
+            body["media"] = json!({"mime_type": mime});
+            if let Some(c) = caption {
+                body["media"]["caption"] = json!(c);
+            }
+            if matches!(kind, "document" | "file") {
+                body["media"]["filename"] = json!("sandbox.pdf");
+            }
+        }
+        "location" => {
+            body["location"] = json!({"latitude": 52.5200, "longitude": 13.4050, "name": caption.unwrap_or("Sandbox Café"), "address": "Unter den Linden 1, Berlin"})
+        }
+        "interactive" => {
+            body["interactive"] =
+                json!({"kind": "button", "id": "yes", "title": caption.unwrap_or("Yes")})
+        }
+        "button" => {
+            body["button"] = json!({"text": caption.unwrap_or("Confirm"), "payload": "CONFIRM"})
+        }
+        "postback" => {
+            body["postback"] =
+                json!({"title": caption.unwrap_or("Get started"), "payload": "GET_STARTED"})
+        }
+        "story_mention" | "story_reply" => {
+            body["story"] = json!({"url": "https://lookaside.fbsbx.com/ig_messaging_cdn/?asset_id=sandbox-story"});
+            if kind == "story_reply" {
+                body["text"] = json!(caption.unwrap_or("Nice story!"));
+            }
+        }
+        "share" => body["share"] = json!({"url": "https://www.instagram.com/p/sandbox-post/"}),
+        "unsupported" => body["unsupported_type"] = json!("poll"),
+        _ => {}
+    }
+    body
+}
+
+#[derive(Deserialize, Default)]
+pub struct PhoneQuery {
+    asset_id: Option<String>,
+    user: Option<String>,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct SendForm {
+    asset_id: String,
+    user: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    text: String,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn asset_label(a: &Asset) -> String {
+    match a.kind.as_str() {
+        "phone" => format!(
+            "WhatsApp · {} ({})",
+            a.str("display_phone_number"),
+            a.str("verified_name")
+        ),
+        "page" => format!("Messenger · {}", a.name),
+        _ => format!("Instagram · @{}", a.str("username")),
+    }
+}
+
+/// What a message shows in a bubble.
+fn summary(m: &Message) -> String {
+    let b = &m.body;
+    let s = |p: &str| b.pointer(p).and_then(Value::as_str).map(str::to_string);
+    let t = match m.msg_type.as_str() {
+        "text" | "echo" => s("/text").or_else(|| s("/text/body")),
+        "template" => s("/template/name").map(|n| format!("Template “{n}”")),
+        "reaction" => s("/reaction/emoji").map(|e| format!("Reacted {e}")),
+        "interactive" => s("/interactive/title")
+            .or_else(|| s("/interactive/body/text"))
+            .map(|t| format!("▣ {t}")),
+        "button" => s("/button/text").map(|t| format!("▣ {t}")),
+        "postback" => s("/postback/title").map(|t| format!("▣ {t}")),
+        "location" => s("/location/name").map(|n| format!("📍 {n}")),
+        _ => None,
+    };
+    t.or_else(|| s("/media/caption").map(|c| format!("[{}] {c}", m.msg_type)))
+        .unwrap_or_else(|| format!("[{}]", m.msg_type.replace('_', " ")))
+}
+
+fn thread_json(msgs: &[Message]) -> Value {
+    json!({"messages": msgs.iter().map(|m| json!({
+        "id": m.id, "direction": m.direction, "type": m.msg_type, "summary": summary(m),
+        "status": m.status, "at": app::clock::rfc3339(m.created_at),
+    })).collect::<Vec<_>>()})
+}
+
+fn bubble(m: &Message) -> String {
+    let mine = m.direction == "in";
+    let (align, tone) = if mine {
+        ("justify-end", "bg-brand-600 text-white")
+    } else {
+        (
+            "justify-start",
+            "bg-white text-slate-900 border border-slate-200",
+        )
+    };
+    let status = if mine {
+        String::new()
+    } else {
+        format!(
+            "<span class=\"msg-status ml-2 text-xs text-slate-500\">{}</span>",
+            esc(&m.status)
+        )
+    };
+    format!(
+        "<li class=\"flex {align}\" data-direction=\"{dir}\"><div class=\"max-w-[80%] rounded-2xl px-3 py-2 text-sm shadow-sm {tone}\">\
+         <span class=\"msg-text\">{}</span>{status}</div></li>",
+        esc(&summary(m)),
+        dir = esc(&m.direction),
+    )
+}
+
+async fn chat_assets(sb: &Sandbox) -> Result<Vec<Asset>, AppError> {
+    let mut out = Vec::new();
+    for kind in CHAT_KINDS {
+        out.extend(db::assets_of_kind(&sb.db, kind).await?);
+    }
+    Ok(out)
+}
+
+/// `GET /sandbox/phone`.
+pub async fn page(
+    State(sb): State<Sandbox>,
+    Query(q): Query<PhoneQuery>,
+) -> Result<Response, AppError> {
+    let assets = chat_assets(&sb).await?;
+    let selected = q
+        .asset_id
+        .as_deref()
+        .and_then(|id| assets.iter().find(|a| a.id == id))
+        .or_else(|| assets.first());
+    let user = q
+        .user
+        .clone()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| {
+            selected
+                .map(|a| default_user(&a.kind))
+                .unwrap_or_default()
+                .to_string()
+        });
+    let options: String = assets
+        .iter()
+        .map(|a| {
+            let sel = if Some(&a.id) == selected.map(|s| &s.id) {
+                " selected"
+            } else {
+                ""
+            };
+            format!(
+                "<option value=\"{}\"{sel}>{}</option>",
+                esc(&a.id),
+                esc(&asset_label(a))
+            )
+        })
+        .collect();
+    let (thread, composer) = match selected {
+        None => ("<p class=\"text-sm text-slate-500\">No assets yet: run <code>switchboard sandbox seed</code>.</p>".to_string(), String::new()),
+        Some(a) => {
+            let msgs = db::thread(&sb.db, &a.id, &user).await?;
+            let items: String = msgs.iter().map(bubble).collect();
+            let empty = if msgs.is_empty() { "<li class=\"empty text-center text-sm text-slate-400\">No messages yet. Say hello below.</li>" } else { "" };
+            let types: String = menu(&a.kind)
+                .iter()
+                .map(|(v, l)| format!("<option value=\"{v}\">{l}</option>"))
+                .collect();
+            (
+                format!("<ul id=\"thread\" class=\"space-y-2\" data-asset=\"{}\" data-user=\"{}\">{empty}{items}</ul>", esc(&a.id), esc(&user)),
+                format!(
+                    "<form id=\"composer\" method=\"post\" action=\"/sandbox/phone/send\" class=\"flex flex-col gap-2 border-t border-slate-200 bg-white p-3 sm:flex-row\">\
+                     <input type=\"hidden\" name=\"asset_id\" value=\"{}\"><input type=\"hidden\" name=\"user\" value=\"{}\">\
+                     <label class=\"sr-only\" for=\"phone-type\">Message type</label>\
+                     <select id=\"phone-type\" name=\"type\" class=\"rounded-lg border border-slate-300 bg-white px-2 py-2 text-sm\">{types}</select>\
+                     <label class=\"sr-only\" for=\"phone-text\">Message</label>\
+                     <input id=\"phone-text\" name=\"text\" autocomplete=\"off\" placeholder=\"Type a message (or a caption)\" class=\"min-w-0 flex-1 rounded-lg border border-slate-300 px-3 py-2 text-sm focus:border-brand-500 focus:outline-none focus:ring-2 focus:ring-brand-500/30\">\
+                     <button id=\"phone-send\" type=\"submit\" class=\"rounded-lg bg-brand-600 px-4 py-2 text-sm font-medium text-white hover:bg-brand-700 focus-visible:ring-2 focus-visible:ring-brand-500\">Send</button></form>",
+                    esc(&a.id),
+                    esc(&user)
+                ),
+            )
+        }
+    };
+    let error = q
+        .error
+        .as_deref()
+        .map(|e| format!("<div role=\"alert\" class=\"rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-900\">{}</div>", esc(e)))
+        .unwrap_or_default();
+    let html = format!(
+        r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sandbox phone · Switchboard</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/pkg/portal.css"></head>
+<body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
+<main class="mx-auto flex max-w-2xl flex-col gap-4 px-4 py-6">
+<header class="flex flex-wrap items-center justify-between gap-3">
+  <div><h1 class="text-2xl font-semibold">Sandbox phone</h1>
+  <p class="text-sm text-slate-600">Write as an end user; replies sent through the API appear here with their status.</p></div>
+  <a href="/sandbox" class="text-sm font-medium text-brand-600 hover:underline">Back to the Portal</a>
+</header>
+<form method="get" action="/sandbox/phone" class="grid gap-3 rounded-xl border border-slate-200 bg-white p-4 shadow-sm sm:grid-cols-[1fr_1fr_auto] sm:items-end">
+  <div class="space-y-1"><label for="phone-asset" class="block text-sm font-medium text-slate-700">Business</label>
+  <select id="phone-asset" name="asset_id" class="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm">{options}</select></div>
+  <div class="space-y-1"><label for="phone-user" class="block text-sm font-medium text-slate-700">You are (user id)</label>
+  <input id="phone-user" name="user" value="{user}" class="block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm"></div>
+  <button type="submit" class="rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-800 hover:bg-slate-50">Open chat</button>
+</form>
+{error}
+<section class="overflow-hidden rounded-2xl border border-slate-200 bg-slate-100 shadow-sm">
+  <div class="max-h-[60vh] min-h-[16rem] overflow-y-auto p-4">{thread}</div>
+  {composer}
+</section>
+</main>
+<script>
+// Live refresh: poll the thread and redraw it when something changed.
+(function () {{
+  var t = document.getElementById("thread"); if (!t) return;
+  var last = "";
+  function esc(s) {{ var d = document.createElement("div"); d.textContent = s; return d.innerHTML; }}
+  function draw(msgs) {{
+    if (!msgs.length) return;
+    t.innerHTML = msgs.map(function (m) {{
+      var mine = m.direction === "in";
+      return '<li class="flex ' + (mine ? 'justify-end' : 'justify-start') + '" data-direction="' + m.direction + '"><div class="max-w-[80%] rounded-2xl px-3 py-2 text-sm shadow-sm ' +
+        (mine ? 'bg-brand-600 text-white' : 'bg-white text-slate-900 border border-slate-200') + '"><span class="msg-text">' + esc(m.summary) + '</span>' +
+        (mine ? '' : '<span class="msg-status ml-2 text-xs text-slate-500">' + esc(m.status) + '</span>') + '</div></li>';
+    }}).join("");
+  }}
+  function tick() {{
+    fetch("/sandbox/phone/thread?asset_id=" + encodeURIComponent(t.dataset.asset) + "&user=" + encodeURIComponent(t.dataset.user))
+      .then(function (r) {{ return r.json(); }})
+      .then(function (j) {{ var s = JSON.stringify(j.messages); if (s !== last) {{ last = s; draw(j.messages); }} }})
+      .catch(function () {{}});
+  }}
+  setInterval(tick, 1500);
+}})();
+</script>
+</body></html>"#,
+        user = esc(&user),
+    );
+    Ok(Html(html).into_response())
+}
+
+/// `GET /sandbox/phone/thread`: the conversation as JSON for the live refresh.
+pub async fn thread(
+    State(sb): State<Sandbox>,
+    Query(q): Query<PhoneQuery>,
+) -> Result<Response, AppError> {
+    let (Some(asset_id), Some(user)) = (q.asset_id, q.user) else {
+        return Err(AppError::validation("asset_id and user are required"));
+    };
+    Ok(Json(thread_json(&db::thread(&sb.db, &asset_id, &user).await?)).into_response())
+}
+
+/// `POST /sandbox/phone/send`: the form; goes through the same control-API code
+/// as tests do, then back to the chat.
+pub async fn send(
+    State(sb): State<Sandbox>,
+    Form(f): Form<SendForm>,
+) -> Result<Response, AppError> {
+    let asset = db::asset_by_id(&sb.db, &f.asset_id)
+        .await?
+        .ok_or_else(|| AppError::not_found(&format!("sandbox asset {}", f.asset_id)))?;
+    let body = inbound_body(&asset, f.user.trim(), &f.kind, &f.text);
+    let back = |error: Option<String>| {
+        let mut url = url::Url::parse("http://x/sandbox/phone").expect("static url");
+        url.query_pairs_mut()
+            .append_pair("asset_id", &asset.id)
+            .append_pair("user", f.user.trim());
+        if let Some(e) = error {
+            url.query_pairs_mut().append_pair("error", &e);
+        }
+        format!("{}?{}", url.path(), url.query().unwrap_or_default())
+    };
+    match control::inbound(State(sb.clone()), Bytes::from(body.to_string())).await {
+        Ok(_) => Ok(Redirect::to(&back(None)).into_response()),
+        Err(e) => Ok(Redirect::to(&back(Some(e.public_detail()))).into_response()),
+    }
+}

@@ -1,0 +1,146 @@
+//! The sandbox phone page: plain forms in, the conversation out.
+
+mod common;
+
+use common::spawn_app;
+
+#[tokio::test]
+async fn the_phone_sends_every_menu_type_and_shows_the_thread() {
+    let app = spawn_app().await;
+    let html = app
+        .http
+        .get(app.url("/sandbox/phone"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Sandbox phone") && html.contains("WhatsApp · +1 555 0100 001"),
+        "{html}"
+    );
+    let asset = html
+        .split("data-asset=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+
+    let types = [
+        "text",
+        "image",
+        "audio",
+        "video",
+        "document",
+        "sticker",
+        "location",
+        "contacts",
+        "interactive",
+        "button",
+        "order",
+        "unsupported",
+    ];
+    for kind in types {
+        let res = app
+            .http
+            .post(app.url("/sandbox/phone/send"))
+            .form(&[
+                ("asset_id", asset.as_str()),
+                ("user", "15550001111"),
+                ("type", kind),
+                ("text", "hello from the phone"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 303, "{kind}");
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(!location.contains("error="), "{kind}: {location}");
+    }
+    let thread: serde_json::Value = app
+        .http
+        .get(app.url(&format!(
+            "/sandbox/phone/thread?asset_id={asset}&user=15550001111"
+        )))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let msgs = thread["messages"].as_array().unwrap();
+    assert_eq!(msgs.len(), types.len());
+    assert!(msgs.iter().all(|m| m["direction"] == "in"));
+    assert_eq!(msgs[0]["summary"], "hello from the phone");
+    let page = app
+        .http
+        .get(app.url(&format!("/sandbox/phone?asset_id={asset}&user=15550001111")))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("hello from the phone"));
+}
+
+#[tokio::test]
+async fn a_refused_message_comes_back_as_a_readable_error() {
+    let app = spawn_app().await;
+    let html = app
+        .http
+        .get(app.url("/sandbox/phone"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let asset = html
+        .split("data-asset=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let res = app
+        .http
+        .post(app.url("/sandbox/phone/send"))
+        .form(&[
+            ("asset_id", asset.as_str()),
+            ("user", "15550001111"),
+            ("type", "hologram"),
+            ("text", "x"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.contains("error="), "{location}");
+    let page = app
+        .http
+        .get(app.url(&location))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("role=\"alert\"") && page.contains("hologram"),
+        "{page}"
+    );
+
+    let res = app
+        .http
+        .get(app.url("/sandbox/phone/thread"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+}
