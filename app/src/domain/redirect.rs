@@ -50,9 +50,15 @@ impl RedirectPattern {
             .split('.')
             .collect();
         let wildcard = labels.first() == Some(&"*");
+        if labels.iter().any(|l| l.contains('*') && *l != "*") {
+            return Err(
+                "uri_pattern: `*` must be a whole label of the host, as in https://*.example.com/cb"
+                    .into(),
+            );
+        }
         if labels.iter().skip(1).any(|l| l.contains('*')) || (!wildcard && authority.contains('*'))
         {
-            return Err("uri_pattern: `*` may only stand for the leftmost label of the host, as in https://*.example.com/cb".into());
+            return Err("uri_pattern: `*` may only stand for one whole label, the leftmost of the host, as in https://*.example.com/cb".into());
         }
         if wildcard && labels.len() < 3 {
             return Err("uri_pattern: a wildcard needs a registrable domain after it, as in https://*.example.com/cb".into());

@@ -31,6 +31,37 @@ pub async fn sign_up(
     password: &str,
     account_name: &str,
 ) -> AppResult<SignedUp> {
+    let created = create_owner(state, email, password, account_name, false).await?;
+    send_verification(state, &created.user).await?;
+    Ok(created)
+}
+
+/// Creates a user and account without mail, already verified: for operators
+/// (`switchboard admin create-user`) and tests.
+pub async fn create_verified(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    account_name: &str,
+) -> AppResult<SignedUp> {
+    create_owner(state, email, password, account_name, true).await
+}
+
+fn email_taken() -> AppError {
+    AppError::conflict(
+        "email_taken",
+        "an account with this email already exists; log in or reset the password",
+    )
+}
+
+/// A new user who owns a new account with a trial, in one transaction.
+async fn create_owner(
+    state: &AppState,
+    email: &str,
+    password: &str,
+    account_name: &str,
+    verified: bool,
+) -> AppResult<SignedUp> {
     let email = domain::normalize_email(email).map_err(AppError::validation)?;
     domain::validate_password(password).map_err(AppError::validation)?;
     let account_name = domain::validate_account_name(account_name).map_err(AppError::validation)?;
@@ -38,18 +69,14 @@ pub async fn sign_up(
         .await?
         .is_some()
     {
-        return Err(AppError::conflict(
-            "email_taken",
-            "an account with this email already exists; log in or reset the password",
-        ));
+        return Err(email_taken());
     }
     let now = state.now();
-    let hash = crypto::hash_password(password).map_err(AppError::Internal)?;
     let user = User {
         id: super::new_id(),
         email,
-        password_hash: hash,
-        email_verified_at: None,
+        password_hash: crypto::hash_password(password).map_err(AppError::Internal)?,
+        email_verified_at: verified.then_some(now),
         created_at: now,
     };
     let account = Account {
@@ -65,56 +92,10 @@ pub async fn sign_up(
         if e.as_database_error()
             .is_some_and(|d| d.is_unique_violation())
         {
-            return Err(AppError::conflict(
-                "email_taken",
-                "an account with this email already exists; log in or reset the password",
-            ));
+            return Err(email_taken());
         }
         return Err(e.into());
     }
-    store::accounts::insert_membership(&mut tx, &account.id, &user.id, Role::Owner, now).await?;
-    tx.commit().await?;
-    send_verification(state, &user).await?;
-    Ok(SignedUp { user, account })
-}
-
-/// Creates a user and account without mail, already verified: for operators
-/// (`switchboard admin create-user`) and tests.
-pub async fn create_verified(
-    state: &AppState,
-    email: &str,
-    password: &str,
-    account_name: &str,
-) -> AppResult<SignedUp> {
-    let email = domain::normalize_email(email).map_err(AppError::validation)?;
-    domain::validate_password(password).map_err(AppError::validation)?;
-    let account_name = domain::validate_account_name(account_name).map_err(AppError::validation)?;
-    if store::accounts::user_by_email(&state.db, &email)
-        .await?
-        .is_some()
-    {
-        return Err(AppError::conflict(
-            "email_taken",
-            format!("a user with email {email} already exists"),
-        ));
-    }
-    let now = state.now();
-    let user = User {
-        id: super::new_id(),
-        email,
-        password_hash: crypto::hash_password(password).map_err(AppError::Internal)?,
-        email_verified_at: Some(now),
-        created_at: now,
-    };
-    let account = Account {
-        id: super::new_id(),
-        name: account_name,
-        trial_ends_at: Some(now + TRIAL_MS),
-        created_at: now,
-    };
-    let mut tx = state.db.pool.begin().await?;
-    store::accounts::insert_account(&mut tx, &account).await?;
-    store::accounts::insert_user(&mut tx, &user).await?;
     store::accounts::insert_membership(&mut tx, &account.id, &user.id, Role::Owner, now).await?;
     tx.commit().await?;
     Ok(SignedUp { user, account })
