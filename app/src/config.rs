@@ -62,6 +62,11 @@ pub struct Config {
     pub sandbox_sent_delay_ms: u32,
     pub sandbox_delivered_delay_ms: u32,
     pub event_retention_days: u32,
+    /// Plain `http://` webhook URLs outside sandbox mode (SPEC §3.1).
+    pub allow_http_webhooks: bool,
+    /// Webhook targets on private, loopback, link-local or metadata addresses;
+    /// default true only in sandbox mode.
+    pub allow_private_webhook_targets: bool,
 }
 
 /// Sandbox Embedded Signup / Login configurations (fixed so links stay stable).
@@ -334,6 +339,15 @@ impl Config {
             &mut errors,
         );
 
+        let allow_http_webhooks =
+            parse_bool(&get, "SWITCHBOARD_ALLOW_HTTP_WEBHOOKS", false, &mut errors);
+        let allow_private_webhook_targets = parse_bool(
+            &get,
+            "SWITCHBOARD_ALLOW_PRIVATE_WEBHOOK_TARGETS",
+            sandbox,
+            &mut errors,
+        );
+
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -365,6 +379,8 @@ impl Config {
             sandbox_sent_delay_ms,
             sandbox_delivered_delay_ms,
             event_retention_days,
+            allow_http_webhooks,
+            allow_private_webhook_targets,
         })
     }
 
@@ -441,6 +457,11 @@ impl Config {
                 "event_retention_days",
                 self.event_retention_days.to_string(),
             ),
+            ("allow_http_webhooks", self.allow_http_webhooks.to_string()),
+            (
+                "allow_private_webhook_targets",
+                self.allow_private_webhook_targets.to_string(),
+            ),
         ]
     }
 }
@@ -465,6 +486,24 @@ fn parse_num(
                 default
             }
         },
+    }
+}
+
+/// `true|false|1|0|yes|no|on|off`, case-insensitive.
+fn parse_bool(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &str,
+    default: bool,
+    errors: &mut Vec<ConfigError>,
+) -> bool {
+    match get(var).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None => default,
+        Some("true" | "1" | "yes" | "on") => true,
+        Some("false" | "0" | "no" | "off") => false,
+        Some(other) => {
+            errors.push(bad(var, format!("`{other}` is not true or false")));
+            default
+        }
     }
 }
 
@@ -650,6 +689,42 @@ mod tests {
         assert!(
             valid_api_version("v21.0") && !valid_api_version("26.0") && !valid_api_version("v26")
         );
+    }
+
+    #[test]
+    fn webhook_target_flags_default_by_mode() {
+        let c = Config::from_map(&map(&[])).unwrap();
+        assert!(!c.allow_http_webhooks);
+        assert!(
+            c.allow_private_webhook_targets,
+            "sandbox allows local sinks"
+        );
+        let c = Config::from_map(&map(&[
+            ("SWITCHBOARD_ALLOW_PRIVATE_WEBHOOK_TARGETS", "false"),
+            ("SWITCHBOARD_ALLOW_HTTP_WEBHOOKS", "YES"),
+        ]))
+        .unwrap();
+        assert!(!c.allow_private_webhook_targets);
+        assert!(c.allow_http_webhooks);
+        let live = Config::from_map(&map(&[
+            ("SWITCHBOARD_META_MODE", "live"),
+            ("SWITCHBOARD_META_APP_ID", "900000000000001"),
+            ("SWITCHBOARD_META_APP_SECRET", "s"),
+            ("SWITCHBOARD_META_VERIFY_TOKEN", "v"),
+            ("SWITCHBOARD_META_CONFIG_ID_WHATSAPP", "1"),
+            (
+                "SWITCHBOARD_SECRET_KEY",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ),
+        ]))
+        .unwrap();
+        assert!(!live.allow_private_webhook_targets);
+        let errs = Config::from_map(&map(&[("SWITCHBOARD_ALLOW_HTTP_WEBHOOKS", "maybe")]))
+            .err()
+            .unwrap();
+        assert!(errs[0].0.starts_with("SWITCHBOARD_ALLOW_HTTP_WEBHOOKS"));
+        let banner = format!("{:?}", c.describe());
+        assert!(banner.contains("allow_private_webhook_targets"));
     }
 
     #[test]

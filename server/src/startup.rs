@@ -177,6 +177,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         .route("/api/docs", get(app::web::docs::page))
         .nest("/api/v1", app::api::router(state.clone()))
+        .merge(app::hosted::router())
         .leptos_routes_with_context(
             &state,
             routes,

@@ -2,14 +2,16 @@
 
 pub mod account;
 pub mod auth;
+pub mod channels;
 pub mod extract;
 pub mod openapi;
+pub mod redirects;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::Method;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{get, post};
 
 use crate::error::AppError;
 use crate::state::AppState;
@@ -23,6 +25,20 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/account",
             get(account::get_account).patch(account::patch_account),
         )
+        .route("/redirects", get(redirects::list).post(redirects::create))
+        .route("/redirects/{id}", axum::routing::delete(redirects::delete))
+        .route("/channels", get(channels::list))
+        .route("/channels/setup-url", post(channels::setup_url))
+        .route("/channels/exchange-code", post(channels::exchange_code))
+        .route("/channels/manual", post(channels::manual))
+        .route(
+            "/channels/{id}",
+            get(channels::get)
+                .patch(channels::patch)
+                .delete(channels::delete),
+        )
+        .route("/channels/{id}/register", post(channels::register))
+        .route("/channels/{id}/health", get(channels::health))
         .method_not_allowed_fallback(method_not_allowed)
         .route_layer(middleware::from_fn_with_state(
             state.clone(),

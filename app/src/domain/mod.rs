@@ -3,12 +3,14 @@
 
 pub mod account;
 pub mod api_key;
+pub mod channel;
 #[cfg(feature = "ssr")]
 pub mod redirect;
 pub mod views;
 
 pub use account::*;
 pub use api_key::*;
+pub use channel::*;
 pub use views::*;
 
 use serde::{Deserialize, Serialize};

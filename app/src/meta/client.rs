@@ -224,6 +224,19 @@ impl GraphClient {
         Ok(w.data)
     }
 
+    /// `debug_token` with the token itself as caller: Meta lets a token inspect
+    /// itself, which is how an unknown (customer's own) app id is learned.
+    pub async fn debug_own_token(&self, token: &str) -> Result<DebugToken, MetaError> {
+        #[derive(serde::Deserialize)]
+        struct Wrap {
+            data: DebugToken,
+        }
+        let w: Wrap = self
+            .get(&self.url("debug_token"), token, &[("input_token", token)])
+            .await?;
+        Ok(w.data)
+    }
+
     // ---- Assets -----------------------------------------------------------
 
     pub async fn me_accounts(&self, user_token: &str) -> Result<Vec<PageAccount>, MetaError> {

@@ -2,11 +2,15 @@
 //! sqlx's `Any` driver: `$1` placeholders, TEXT ids, BIGINT millisecond timestamps.
 
 pub mod accounts;
+pub mod channels;
 pub mod invites;
 pub mod keys;
 pub mod mails;
+pub mod meta_apps;
+pub mod redirects;
 pub mod sessions;
 pub mod settings;
+pub mod setup;
 pub mod throttle;
 pub mod tokens;
 

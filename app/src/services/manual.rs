@@ -1,0 +1,187 @@
+//! Manual WhatsApp connection with the customer's own Meta app (SPEC §3.4),
+//! and number registration with the two-step PIN.
+
+use crate::crypto;
+use crate::domain::{ChannelType, ChannelView};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+use crate::store::{self, meta_apps::MetaApp};
+
+use super::channels::{self, Discovered, Outcome};
+use super::meta_errors::to_app_error;
+
+#[derive(Clone, Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManualInput {
+    /// Only `whatsapp` can be connected by hand.
+    pub channel_type: String,
+    pub waba_id: String,
+    /// A permanent system-user token of your app.
+    pub access_token: String,
+    /// Your app's secret, to verify Meta's signatures on `/webhooks/meta/apps/{meta_app_id}`.
+    pub app_secret: String,
+    /// The verify token you enter in your app's webhook settings.
+    pub verify_token: String,
+    /// The number to connect, any formatting (digits are compared).
+    pub phone_number: String,
+    /// Your app's id; read from the token when omitted.
+    #[serde(default)]
+    pub meta_app_id: Option<String>,
+}
+
+fn required(name: &str, v: &str) -> AppResult<String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Err(AppError::validation(format!("{name} is required")));
+    }
+    if v.len() > 1024 {
+        return Err(AppError::validation(format!("{name} is too long")));
+    }
+    Ok(v.to_string())
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_digit()).collect()
+}
+
+/// The result, with the path Meta must call for this app.
+pub struct ManualConnected {
+    pub channel: ChannelView,
+    pub webhook_path: String,
+    pub created: bool,
+}
+
+pub async fn connect(
+    state: &AppState,
+    account_id: &str,
+    input: &ManualInput,
+) -> AppResult<ManualConnected> {
+    if ChannelType::parse(&input.channel_type) != Some(ChannelType::Whatsapp) {
+        return Err(AppError::bad_request(
+            "not_supported",
+            "manual connection is available for channel_type whatsapp only; connect Instagram and Facebook with the setup flow",
+        ));
+    }
+    let waba_id = required("waba_id", &input.waba_id)?;
+    if !waba_id.chars().all(|c| c.is_ascii_digit()) {
+        return Err(AppError::validation(
+            "waba_id must be Meta's numeric WABA id",
+        ));
+    }
+    let token = required("access_token", &input.access_token)?;
+    let app_secret = required("app_secret", &input.app_secret)?;
+    let verify_token = required("verify_token", &input.verify_token)?;
+    let wanted = digits(&required("phone_number", &input.phone_number)?);
+    if wanted.len() < 6 {
+        return Err(AppError::validation(
+            "phone_number must contain the number's digits",
+        ));
+    }
+    let meta_app_id = match input.meta_app_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(id) if id.chars().all(|c| c.is_ascii_digit()) => id.to_string(),
+        Some(_) => return Err(AppError::validation("meta_app_id must be numeric")),
+        None => state
+            .meta
+            .debug_own_token(&token)
+            .await
+            .map_err(|e| to_app_error(&e, "inspecting the access token (debug_token)"))?
+            .app_id
+            .filter(|id| !id.is_empty())
+            .ok_or_else(|| {
+                AppError::validation("meta_app_id: Meta did not say which app the token belongs to; pass meta_app_id")
+            })?,
+    };
+    let phones = state
+        .meta
+        .phone_numbers(&waba_id, &token)
+        .await
+        .map_err(|e| to_app_error(&e, &format!("listing the phone numbers of WABA {waba_id}")))?;
+    let Some(phone) = phones.iter().find(|p| p.digits() == wanted) else {
+        let have: Vec<String> = phones
+            .iter()
+            .map(|p| p.display_phone_number.clone())
+            .collect();
+        return Err(AppError::bad_request(
+            "phone_number_not_found",
+            format!(
+                "WABA {waba_id} has no number {wanted}; its numbers are: {}",
+                if have.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    have.join(", ")
+                }
+            ),
+        ));
+    };
+    let app_ref = store::meta_apps::upsert(
+        &state.db,
+        &MetaApp {
+            id: super::new_id(),
+            account_id: account_id.to_string(),
+            meta_app_id: meta_app_id.clone(),
+            app_secret: state.cipher.encrypt(app_secret.as_bytes()),
+            verify_token: state.cipher.encrypt(verify_token.as_bytes()),
+            verify_token_hash: crypto::sha256_hex(&verify_token),
+        },
+        state.now(),
+    )
+    .await?;
+    let d = Discovered {
+        channel_type: ChannelType::Whatsapp,
+        asset_id: phone.id.clone(),
+        name: phone
+            .verified_name
+            .clone()
+            .unwrap_or_else(|| phone.display_phone_number.clone()),
+        phone_number: Some(phone.digits()),
+        waba_id: Some(waba_id),
+        ig_username: None,
+        page_id: None,
+        token,
+        token_expires_at: None,
+        quality_rating: phone.quality_rating.clone(),
+        meta_app_ref: Some(app_ref),
+        detail: phone.display_phone_number.clone(),
+    };
+    let outcome = channels::connect(state, account_id, &d).await?;
+    Ok(ManualConnected {
+        created: matches!(outcome, Outcome::Created(_)),
+        channel: channels::view_of(state, outcome.channel()).await?,
+        webhook_path: format!("/webhooks/meta/apps/{meta_app_id}"),
+    })
+}
+
+/// `POST /api/v1/channels/{id}/register {"pin"}`: activates the number on Cloud API.
+pub async fn register(
+    state: &AppState,
+    account_id: &str,
+    channel_id: &str,
+    pin: &str,
+) -> AppResult<ChannelView> {
+    let c = channels::load(state, account_id, channel_id).await?;
+    if channels::channel_type(&c) != ChannelType::Whatsapp {
+        return Err(AppError::bad_request(
+            "not_supported",
+            "only WhatsApp numbers are registered",
+        ));
+    }
+    if !c.is_active {
+        return Err(AppError::bad_request(
+            "channel_inactive",
+            "the channel is inactive; reconnect it first",
+        ));
+    }
+    let pin = pin.trim();
+    if pin.len() != 6 || !pin.chars().all(|c| c.is_ascii_digit()) {
+        return Err(AppError::validation(
+            "pin must be the 6-digit two-step verification PIN",
+        ));
+    }
+    let token = channels::token(state, &c)?;
+    state
+        .meta
+        .register_phone(&c.asset_id, pin, &token)
+        .await
+        .map_err(|e| to_app_error(&e, "registering the number"))?;
+    channels::view_of(state, &c).await
+}

@@ -1,0 +1,279 @@
+//! channels: one Meta asset bound to one account. `access_token` and
+//! `webhook_secret` hold ciphertext; the services encrypt and decrypt.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Db, flag};
+
+#[derive(Clone, Debug)]
+pub struct Channel {
+    pub id: String,
+    pub account_id: String,
+    pub channel_type: String,
+    pub asset_id: String,
+    pub name: String,
+    pub is_active: bool,
+    pub phone_number: Option<String>,
+    pub waba_id: Option<String>,
+    pub ig_username: Option<String>,
+    pub page_id: Option<String>,
+    pub access_token: String,
+    pub token_expires_at: Option<i64>,
+    /// `meta_apps.id` for manual connections, `None` for Switchboard's own app.
+    pub meta_app_ref: Option<String>,
+    pub quality_rating: Option<String>,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    /// JSON array of event names.
+    pub webhook_events: String,
+    pub health: Option<String>,
+    pub health_checked_at: Option<i64>,
+    pub connected_at: i64,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, account_id, channel_type, asset_id, name, is_active, phone_number, \
+    waba_id, ig_username, page_id, access_token, token_expires_at, meta_app_ref, quality_rating, \
+    webhook_url, webhook_secret, webhook_events, health, health_checked_at, connected_at, created_at";
+
+fn row(r: &AnyRow) -> Result<Channel, sqlx::Error> {
+    Ok(Channel {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        channel_type: r.try_get("channel_type")?,
+        asset_id: r.try_get("asset_id")?,
+        name: r.try_get("name")?,
+        is_active: r.try_get::<i64, _>("is_active")? != 0,
+        phone_number: r.try_get("phone_number")?,
+        waba_id: r.try_get("waba_id")?,
+        ig_username: r.try_get("ig_username")?,
+        page_id: r.try_get("page_id")?,
+        access_token: r.try_get("access_token")?,
+        token_expires_at: r.try_get("token_expires_at")?,
+        meta_app_ref: r.try_get("meta_app_ref")?,
+        quality_rating: r.try_get("quality_rating")?,
+        webhook_url: r.try_get("webhook_url")?,
+        webhook_secret: r.try_get("webhook_secret")?,
+        webhook_events: r.try_get("webhook_events")?,
+        health: r.try_get("health")?,
+        health_checked_at: r.try_get("health_checked_at")?,
+        connected_at: r.try_get("connected_at")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub async fn insert(db: &Db, c: &Channel) -> Result<(), sqlx::Error> {
+    sqlx::query(&format!(
+        "INSERT INTO channels ({COLUMNS}, deactivated_at, updated_at) VALUES \
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, NULL, $21)"
+    ))
+    .bind(&c.id)
+    .bind(&c.account_id)
+    .bind(&c.channel_type)
+    .bind(&c.asset_id)
+    .bind(&c.name)
+    .bind(flag(c.is_active))
+    .bind(&c.phone_number)
+    .bind(&c.waba_id)
+    .bind(&c.ig_username)
+    .bind(&c.page_id)
+    .bind(&c.access_token)
+    .bind(c.token_expires_at)
+    .bind(&c.meta_app_ref)
+    .bind(&c.quality_rating)
+    .bind(&c.webhook_url)
+    .bind(&c.webhook_secret)
+    .bind(&c.webhook_events)
+    .bind(&c.health)
+    .bind(c.health_checked_at)
+    .bind(c.connected_at)
+    .bind(c.created_at)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+/// The account's channel `id`; another account's id is as absent as an unknown one.
+pub async fn get(db: &Db, account_id: &str, id: &str) -> Result<Option<Channel>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM channels WHERE id = $1 AND account_id = $2"
+    ))
+    .bind(id)
+    .bind(account_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .as_ref()
+    .map(row)
+    .transpose()
+}
+
+pub async fn list(db: &Db, account_id: &str) -> Result<Vec<Channel>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM channels WHERE account_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(account_id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(row)
+    .collect()
+}
+
+/// The account's channel for an asset, active or not.
+pub async fn for_asset(
+    db: &Db,
+    account_id: &str,
+    channel_type: &str,
+    asset_id: &str,
+) -> Result<Option<Channel>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM channels WHERE account_id = $1 AND channel_type = $2 AND asset_id = $3"
+    ))
+    .bind(account_id)
+    .bind(channel_type)
+    .bind(asset_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .as_ref()
+    .map(row)
+    .transpose()
+}
+
+/// The account that holds an asset actively, if any.
+pub async fn active_holder(
+    db: &Db,
+    channel_type: &str,
+    asset_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT account_id FROM channels WHERE channel_type = $1 AND asset_id = $2 AND is_active = 1",
+    )
+    .bind(channel_type)
+    .bind(asset_id)
+    .fetch_optional(&db.pool)
+    .await
+}
+
+pub async fn count_active(
+    db: &Db,
+    account_id: &str,
+    channel_type: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM channels WHERE account_id = $1 AND channel_type = $2 AND is_active = 1",
+    )
+    .bind(account_id)
+    .bind(channel_type)
+    .fetch_one(&db.pool)
+    .await
+}
+
+/// Active channels other than `except_id` whose Meta subscription lives on
+/// `waba_id` (WhatsApp) or on the Page `page_id` (Facebook and Instagram).
+pub async fn others_on_subscription(
+    db: &Db,
+    except_id: &str,
+    waba_id: Option<&str>,
+    page_id: Option<&str>,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM channels WHERE is_active = 1 AND id <> $1 \
+         AND ((channel_type = 'whatsapp' AND waba_id = $2) \
+           OR (channel_type IN ('facebook', 'instagram') AND page_id = $3))",
+    )
+    .bind(except_id)
+    .bind(waba_id)
+    .bind(page_id)
+    .fetch_one(&db.pool)
+    .await
+}
+
+/// Fresh Meta facts on (re)connect: token, names, ids. Webhook settings and
+/// history stay as they are.
+pub async fn refresh_connection(
+    db: &Db,
+    c: &Channel,
+    reactivate: bool,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    let sql = if reactivate {
+        "UPDATE channels SET name = $1, phone_number = $2, waba_id = $3, ig_username = $4, page_id = $5, \
+         access_token = $6, token_expires_at = $7, meta_app_ref = $8, quality_rating = $9, \
+         is_active = 1, deactivated_at = NULL, connected_at = $10, health = NULL, health_checked_at = NULL, \
+         updated_at = $10 WHERE id = $11 AND is_active = 0"
+    } else {
+        "UPDATE channels SET name = $1, phone_number = $2, waba_id = $3, ig_username = $4, page_id = $5, \
+         access_token = $6, token_expires_at = $7, meta_app_ref = $8, quality_rating = $9, \
+         updated_at = $10 WHERE id = $11 AND is_active = 1"
+    };
+    Ok(sqlx::query(sql)
+        .bind(&c.name)
+        .bind(&c.phone_number)
+        .bind(&c.waba_id)
+        .bind(&c.ig_username)
+        .bind(&c.page_id)
+        .bind(&c.access_token)
+        .bind(c.token_expires_at)
+        .bind(&c.meta_app_ref)
+        .bind(&c.quality_rating)
+        .bind(now)
+        .bind(&c.id)
+        .execute(&db.pool)
+        .await?
+        .rows_affected())
+}
+
+pub async fn deactivate(db: &Db, id: &str, now: i64) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE channels SET is_active = 0, deactivated_at = $1, updated_at = $1 WHERE id = $2 AND is_active = 1",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(&db.pool)
+    .await?
+    .rows_affected())
+}
+
+/// Writes url, secret (ciphertext; `None` keeps the stored one) and events.
+pub async fn update_webhook(
+    db: &Db,
+    id: &str,
+    url: Option<&str>,
+    secret: Option<&str>,
+    events_json: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE channels SET webhook_url = $1, webhook_secret = COALESCE($2, webhook_secret), \
+         webhook_events = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(url)
+    .bind(secret)
+    .bind(events_json)
+    .bind(now)
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_health(
+    db: &Db,
+    id: &str,
+    health_json: &str,
+    quality_rating: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE channels SET health = $1, health_checked_at = $2, \
+         quality_rating = COALESCE($3, quality_rating) WHERE id = $4",
+    )
+    .bind(health_json)
+    .bind(now)
+    .bind(quality_rating)
+    .bind(id)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}

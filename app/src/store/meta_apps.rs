@@ -1,0 +1,64 @@
+//! meta_apps: customers' own Meta apps (manual connections). Secret columns
+//! hold ciphertext; the caller encrypts.
+
+use super::Db;
+
+#[derive(Clone, Debug)]
+pub struct MetaApp {
+    pub id: String,
+    pub account_id: String,
+    pub meta_app_id: String,
+    pub app_secret: String,
+    pub verify_token: String,
+    pub verify_token_hash: String,
+}
+
+/// Inserts or refreshes the account's record of `meta_app_id`; returns its id.
+pub async fn upsert(db: &Db, app: &MetaApp, now: i64) -> Result<String, sqlx::Error> {
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT id FROM meta_apps WHERE account_id = $1 AND meta_app_id = $2")
+            .bind(&app.account_id)
+            .bind(&app.meta_app_id)
+            .fetch_optional(&db.pool)
+            .await?;
+    match existing {
+        Some(id) => {
+            sqlx::query(
+                "UPDATE meta_apps SET app_secret = $1, verify_token = $2, verify_token_hash = $3, \
+                 updated_at = $4 WHERE id = $5",
+            )
+            .bind(&app.app_secret)
+            .bind(&app.verify_token)
+            .bind(&app.verify_token_hash)
+            .bind(now)
+            .bind(&id)
+            .execute(&db.pool)
+            .await?;
+            Ok(id)
+        }
+        None => {
+            sqlx::query(
+                "INSERT INTO meta_apps (id, account_id, meta_app_id, app_secret, verify_token, \
+                 verify_token_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+            )
+            .bind(&app.id)
+            .bind(&app.account_id)
+            .bind(&app.meta_app_id)
+            .bind(&app.app_secret)
+            .bind(&app.verify_token)
+            .bind(&app.verify_token_hash)
+            .bind(now)
+            .execute(&db.pool)
+            .await?;
+            Ok(app.id.clone())
+        }
+    }
+}
+
+/// The Meta app id behind a stored app record.
+pub async fn meta_app_id(db: &Db, id: &str) -> Result<Option<String>, sqlx::Error> {
+    sqlx::query_scalar("SELECT meta_app_id FROM meta_apps WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await
+}

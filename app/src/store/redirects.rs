@@ -1,0 +1,60 @@
+//! redirect_uris: an account's allowed return addresses for the hosted flow.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::Db;
+
+#[derive(Clone, Debug)]
+pub struct RedirectUri {
+    pub id: String,
+    pub account_id: String,
+    pub uri_pattern: String,
+    pub created_at: i64,
+}
+
+fn row(r: &AnyRow) -> Result<RedirectUri, sqlx::Error> {
+    Ok(RedirectUri {
+        id: r.try_get("id")?,
+        account_id: r.try_get("account_id")?,
+        uri_pattern: r.try_get("uri_pattern")?,
+        created_at: r.try_get("created_at")?,
+    })
+}
+
+pub async fn insert(db: &Db, r: &RedirectUri) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO redirect_uris (id, account_id, uri_pattern, created_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(&r.id)
+    .bind(&r.account_id)
+    .bind(&r.uri_pattern)
+    .bind(r.created_at)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn list(db: &Db, account_id: &str) -> Result<Vec<RedirectUri>, sqlx::Error> {
+    sqlx::query(
+        "SELECT id, account_id, uri_pattern, created_at FROM redirect_uris \
+         WHERE account_id = $1 ORDER BY created_at, id",
+    )
+    .bind(account_id)
+    .fetch_all(&db.pool)
+    .await?
+    .iter()
+    .map(row)
+    .collect()
+}
+
+pub async fn delete(db: &Db, account_id: &str, id: &str) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("DELETE FROM redirect_uris WHERE id = $1 AND account_id = $2")
+            .bind(id)
+            .bind(account_id)
+            .execute(&db.pool)
+            .await?
+            .rows_affected(),
+    )
+}
