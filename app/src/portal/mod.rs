@@ -1,10 +1,12 @@
 //! The Portal: server-rendered Leptos pages, hydrated in the browser.
 
 pub mod auth;
+pub mod channels;
 pub mod dashboard;
 pub mod keys;
 pub mod layout;
 pub mod mailbox;
+pub mod redirects;
 pub mod sections;
 pub mod team;
 pub mod ui;
@@ -50,10 +52,10 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/mailbox") view=mailbox::MailboxPage ssr=SsrMode::Async/>
                 <ParentRoute path=path!("") view=layout::PortalLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=dashboard::DashboardPage ssr=SsrMode::Async/>
-                    <Route path=path!("channels") view=sections::ChannelsPage ssr=SsrMode::Async/>
+                    <Route path=path!("channels") view=channels::ChannelsPage ssr=SsrMode::Async/>
                     <Route path=path!("deliveries") view=sections::DeliveriesPage ssr=SsrMode::Async/>
                     <Route path=path!("keys") view=keys::KeysPage ssr=SsrMode::Async/>
-                    <Route path=path!("redirects") view=sections::RedirectsPage ssr=SsrMode::Async/>
+                    <Route path=path!("redirects") view=redirects::RedirectsPage ssr=SsrMode::Async/>
                     <Route path=path!("onboarding") view=sections::OnboardingPage ssr=SsrMode::Async/>
                     <Route path=path!("billing") view=sections::BillingPage ssr=SsrMode::Async/>
                     <Route path=path!("team") view=team::TeamPage ssr=SsrMode::Async/>

@@ -8,7 +8,7 @@ use super::layout::{me_of, use_me};
 use super::ui::*;
 
 #[component]
-fn Planned(
+pub fn Planned(
     title: &'static str,
     intro: &'static str,
     points: &'static [&'static str],
@@ -27,29 +27,11 @@ fn Planned(
 }
 
 #[component]
-pub fn ChannelsPage() -> impl IntoView {
-    view! { <Planned title="Channels" intro="A channel is one WhatsApp number, Instagram account or Facebook Page connected to this account." points=&[
-        "Connect Channel: pick WhatsApp, Instagram or Facebook and grant access in Meta's dialog.",
-        "See each channel's status, subscription, quality rating and last event.",
-        "Set the webhook URL and events per channel, and generate a signing secret.",
-        "Disconnect a channel without losing its history; reconnecting restores it.",
-    ]/> }
-}
-
-#[component]
 pub fn DeliveriesPage() -> impl IntoView {
     view! { <Planned title="Webhooks & deliveries" intro="Every event sent to your endpoints, with each attempt." points=&[
         "Filter deliveries by channel and status; open an attempt to see status code, latency and response.",
         "Retry a delivery, or replay a time range of a channel's events.",
         "Send a test event to check your endpoint and signature verification.",
-    ]/> }
-}
-
-#[component]
-pub fn RedirectsPage() -> impl IntoView {
-    view! { <Planned title="Redirect URIs" intro="Where the hosted connect flow may send your users back to." points=&[
-        "Add https patterns such as https://*.example.com/callback.",
-        "Setup URLs created through the API only redirect to a matching pattern.",
     ]/> }
 }
 
