@@ -143,3 +143,56 @@ async fn admin_create_user_prints_a_working_key() {
         .unwrap();
     assert!(out.status.success());
 }
+
+#[tokio::test]
+async fn shutdown_stops_accepting_and_returns() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let config = app::config::Config::from_map(
+        &[
+            ("SWITCHBOARD_LISTEN".to_string(), addr.to_string()),
+            (
+                "SWITCHBOARD_DATABASE_URL".to_string(),
+                format!("sqlite://{}/s.db", dir.path().display()),
+            ),
+            (
+                "SWITCHBOARD_DATA_DIR".to_string(),
+                dir.path().display().to_string(),
+            ),
+        ]
+        .into_iter()
+        .collect(),
+    )
+    .unwrap();
+    let state = server::startup::build_state(config, std::sync::Arc::new(app::clock::SystemClock))
+        .await
+        .unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(server::startup::serve(
+        listener,
+        state.clone(),
+        async move {
+            let _ = rx.await;
+        },
+    ));
+    let base = format!("http://{addr}");
+    assert_eq!(
+        reqwest::get(format!("{base}/readyz"))
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    tx.send(()).unwrap();
+    let finished = tokio::time::timeout(std::time::Duration::from_secs(11), server).await;
+    assert!(
+        finished.is_ok(),
+        "serve returned within the 10 s drain limit"
+    );
+    assert!(!state.accepting.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(
+        reqwest::get(format!("{base}/healthz")).await.is_err(),
+        "no longer listening"
+    );
+}
