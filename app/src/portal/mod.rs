@@ -53,6 +53,8 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=layout::PortalLayout ssr=SsrMode::Async>
                     <Route path=path!("") view=dashboard::DashboardPage ssr=SsrMode::Async/>
                     <Route path=path!("channels") view=channels::ChannelsPage ssr=SsrMode::Async/>
+                    <Route path=path!("channels/connected") view=channels::ConnectedPage ssr=SsrMode::Async/>
+                    <Route path=path!("channels/:id") view=channels::ChannelPage ssr=SsrMode::Async/>
                     <Route path=path!("deliveries") view=sections::DeliveriesPage ssr=SsrMode::Async/>
                     <Route path=path!("keys") view=keys::KeysPage ssr=SsrMode::Async/>
                     <Route path=path!("redirects") view=redirects::RedirectsPage ssr=SsrMode::Async/>

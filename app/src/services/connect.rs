@@ -36,6 +36,24 @@ pub struct SetupUrl {
     pub expires_at: String,
 }
 
+/// Which redirect URIs a setup session may end at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RedirectRule {
+    /// The API's rule: `redirect_uri` must match one of the account's patterns.
+    AccountPatterns,
+    /// The Portal's own return page ([`portal_return_url`]) only: it belongs to
+    /// this server, so it needs no pattern. Any other URI is refused.
+    PortalReturn,
+}
+
+/// Path of the Portal page that receives the hosted flow's outcome.
+pub const PORTAL_RETURN_PATH: &str = "/channels/connected";
+
+/// The Portal's return URL on this server.
+pub fn portal_return_url(state: &AppState) -> String {
+    format!("{}{PORTAL_RETURN_PATH}", state.config.base())
+}
+
 /// `redirect_uri` must match one of the account's patterns; `state` is echoed back.
 pub async fn create_setup_url(
     state: &AppState,
@@ -44,13 +62,65 @@ pub async fn create_setup_url(
     redirect_uri: &str,
     client_state: Option<&str>,
 ) -> AppResult<SetupUrl> {
+    create_setup_url_with(
+        state,
+        account_id,
+        channel_type,
+        redirect_uri,
+        client_state,
+        RedirectRule::AccountPatterns,
+    )
+    .await
+}
+
+/// The Portal's Connect Channel: the same hosted flow, ending at
+/// [`portal_return_url`] without the account having registered a pattern.
+pub async fn create_portal_setup_url(
+    state: &AppState,
+    account_id: &str,
+    channel_type: &str,
+) -> AppResult<SetupUrl> {
+    create_setup_url_with(
+        state,
+        account_id,
+        channel_type,
+        &portal_return_url(state),
+        None,
+        RedirectRule::PortalReturn,
+    )
+    .await
+}
+
+pub async fn create_setup_url_with(
+    state: &AppState,
+    account_id: &str,
+    channel_type: &str,
+    redirect_uri: &str,
+    client_state: Option<&str>,
+    rule: RedirectRule,
+) -> AppResult<SetupUrl> {
     let t = ChannelType::parse(channel_type).ok_or_else(|| {
         AppError::validation("channel_type must be one of whatsapp, instagram, facebook")
     })?;
     if client_state.is_some_and(|s| s.len() > 512) {
         return Err(AppError::validation("state must be at most 512 characters"));
     }
-    super::redirects::require_allowed(state, account_id, redirect_uri).await?;
+    match rule {
+        RedirectRule::AccountPatterns => {
+            super::redirects::require_allowed(state, account_id, redirect_uri).await?
+        }
+        RedirectRule::PortalReturn => {
+            if redirect_uri.trim() != portal_return_url(state) {
+                return Err(AppError::bad_request(
+                    "redirect_uri_not_allowed",
+                    format!(
+                        "redirect_uri `{redirect_uri}` is not the Portal's return page {}",
+                        portal_return_url(state)
+                    ),
+                ));
+            }
+        }
+    }
     let now = state.now();
     let s = SetupSession {
         id: format!("ss_{}", crypto::random_base62(32)),
