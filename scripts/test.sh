@@ -25,7 +25,8 @@ cargo test -p app -p server
 step "server tests on PostgreSQL"
 PG_URL=$(scripts/postgres.sh start)
 trap 'scripts/postgres.sh stop' EXIT
-SWITCHBOARD_TEST_POSTGRES_URL="$PG_URL" cargo test -p server --tests
+# Same package selection as above, so nothing is compiled again.
+SWITCHBOARD_TEST_POSTGRES_URL="$PG_URL" cargo test -p app -p server --tests
 
 step "browser tests (Playwright, Chromium)"
 scripts/e2e.sh
