@@ -542,7 +542,7 @@ pub fn ChannelPage() -> impl IntoView {
                                 <ul id="health-checks" class="divide-y divide-slate-100">
                                     {h.checks.into_iter().map(|c| view! {
                                         <li class="flex items-start gap-3 py-2" data-check=c.name.clone() data-ok=c.ok.to_string()>
-                                            <Badge tone=if c.ok { Tone::Success } else { Tone::Danger } text=if c.ok { "ok" } else { "problem" }/>
+                                            <span class="w-16 shrink-0"><Badge tone=if c.ok { Tone::Success } else { Tone::Danger } text=if c.ok { "ok" } else { "problem" }/></span>
                                             <div class="min-w-0">
                                                 <p class="text-sm font-medium text-slate-900">{c.name.replace('_', " ")}</p>
                                                 <p class="text-xs break-words text-slate-500">{c.detail}</p>
@@ -630,15 +630,16 @@ fn SecretCard(
                         <input type="hidden" name="id" value=id.clone()/>
                         <Button id="secret-generate" variant=Variant::Secondary pending=generate.pending()>"Generate random"</Button>
                     </ActionForm>
-                    <ActionResult value=generate.value().into()/>
+                    <div id="generate-result"><ActionResult value=generate.value().into()/></div>
                     <ActionForm action=custom attr:id="custom-secret-form" attr:class="flex flex-col gap-3 sm:flex-row sm:items-end">
                         <input type="hidden" name="id" value=id2.clone()/>
                         <div class="flex-1">
-                            <Field label="Or set your own" name="secret" id="custom-secret" kind="password" autocomplete="off" hint="16 to 64 printable characters, no spaces."/>
+                            <Field label="Or set your own" name="secret" id="custom-secret" kind="password" autocomplete="off"/>
                         </div>
                         <Button id="secret-save" pending=custom.pending()>"Save"</Button>
                     </ActionForm>
-                    <ActionResult value=custom.value().into()/>
+                    <p class="-mt-2 text-xs text-slate-500">"16 to 64 printable characters, no spaces."</p>
+                    <div id="custom-secret-result"><ActionResult value=custom.value().into()/></div>
                 </div>
             })}
         </Card>
