@@ -114,3 +114,20 @@ test("cancelling Meta's dialog says nothing was connected", async ({ page }) => 
   await hydrated(page);
   expect(errors).toEqual([]);
 });
+
+test("a Facebook Page offers only the events Messenger has", async ({ page }) => {
+  const errors = watchConsole(page);
+  await quietFavicon(page);
+  await signUp(page, uniqueEmail("facebook"), "Pages Co");
+  await page.goto("/channels");
+  await hydrated(page);
+  await connectThroughDialog(page, () => page.click("#connect-facebook"));
+  await expect(page.locator("#channel-status")).toContainText("active");
+  await expect(page.locator("input[name='events[]']")).toHaveCount(5);
+  await expect(page.locator("#event-message-sent")).toHaveCount(0);
+  await expect(page.locator("#secret-status")).toHaveText("secret not set");
+  await page.goto("/channels");
+  await hydrated(page);
+  await expect(page.locator("#channels-table tr[data-channel-type='facebook']")).toContainText("Facebook Messenger · Page");
+  expect(errors).toEqual([]);
+});

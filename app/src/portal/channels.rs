@@ -604,6 +604,11 @@ fn SecretCard(
 ) -> impl IntoView {
     let has = c.has_webhook_secret;
     let id = c.id.clone();
+    // A generated secret can only be shown by the running app: before
+    // hydration the form post would set it and the answer would be lost.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
+    let generate_busy = Signal::derive(move || generate.pending().get() || !hydrated.get());
     let id2 = c.id.clone();
     view! {
         <Card title="Signing secret">
@@ -628,7 +633,7 @@ fn SecretCard(
                 <div class="mt-4 space-y-4">
                     <ActionForm action=generate attr:id="generate-form">
                         <input type="hidden" name="id" value=id.clone()/>
-                        <Button id="secret-generate" variant=Variant::Secondary pending=generate.pending()>"Generate random"</Button>
+                        <Button id="secret-generate" variant=Variant::Secondary pending=generate_busy>"Generate random"</Button>
                     </ActionForm>
                     <div id="generate-result"><ActionResult value=generate.value().into()/></div>
                     <ActionForm action=custom attr:id="custom-secret-form" attr:class="flex flex-col gap-3 sm:flex-row sm:items-end">
