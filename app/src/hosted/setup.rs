@@ -60,7 +60,7 @@ fn render(state: &AppState, step: AppResult<Step>) -> Response {
             let mut body = format!(
                 "<h1>Choose the {} to connect</h1><p class=\"muted\">You shared several. Pick one; you can connect the others later.</p>\
                  <form method=\"post\" action=\"/setup/pick\"><input type=\"hidden\" name=\"session\" value=\"{}\">",
-                esc(channel_type.label()),
+                esc(pick_noun(channel_type)),
                 esc(&session_id)
             );
             for (i, c) in candidates.iter().enumerate() {
@@ -132,4 +132,13 @@ pub async fn pick(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     )
     .await;
     render(&state, step)
+}
+
+/// What the user picks between, in words they recognise.
+fn pick_noun(t: crate::domain::ChannelType) -> &'static str {
+    match t {
+        crate::domain::ChannelType::Whatsapp => "WhatsApp number",
+        crate::domain::ChannelType::Instagram => "Instagram account",
+        crate::domain::ChannelType::Facebook => "Facebook Page",
+    }
 }

@@ -90,7 +90,7 @@ fn nav_links(sandbox: bool) -> impl IntoView {
         .filter(|i| sandbox || !i.sandbox_only)
         .map(|i| {
             view! {
-                <A href=i.href exact=true attr:class="block rounded-lg px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-brand-50 aria-[current=page]:text-brand-700">
+                <A href=i.href exact=i.href == "/" attr:class="block rounded-lg px-3 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 aria-[current=page]:bg-brand-50 aria-[current=page]:text-brand-700">
                     {i.label}
                 </A>
             }

@@ -116,7 +116,7 @@ fn validate(sb: &Sandbox, p: &HashMap<String, String>) -> Result<url::Url, Strin
 fn page(title: &str, inner: &str, status: StatusCode) -> Response {
     let html = format!(
         r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title><style>
+<title>{title}</title><link rel="icon" href="data:,"><style>
 body{{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;background:#f0f2f5;margin:0;color:#1c1e21}}
 .card{{max-width:460px;margin:48px auto;background:#fff;border-radius:8px;box-shadow:0 2px 8px rgba(0,0,0,.12);padding:24px}}
 h1{{font-size:20px;margin:0 0 4px}} .muted{{color:#65676b;font-size:14px}} .badge{{display:inline-block;background:#e7f3ff;color:#1877f2;border-radius:4px;padding:2px 6px;font-size:12px;font-weight:600}}
