@@ -2,32 +2,40 @@
 
 mod common;
 
-use common::spawn_app;
+use common::{TestApp, spawn_app};
 
-#[tokio::test]
-async fn the_phone_sends_every_menu_type_and_shows_the_thread() {
-    let app = spawn_app().await;
-    let html = app
-        .http
+/// The phone page as a browser first sees it.
+async fn phone_page(app: &TestApp) -> String {
+    app.http
         .get(app.url("/sandbox/phone"))
         .send()
         .await
         .unwrap()
         .text()
         .await
-        .unwrap();
-    assert!(
-        html.contains("Sandbox phone") && html.contains("WhatsApp · +1 555 0100 001"),
-        "{html}"
-    );
-    let asset = html
-        .split("data-asset=\"")
+        .unwrap()
+}
+
+/// The asset whose chat the page opened.
+fn shown_asset(html: &str) -> String {
+    html.split("data-asset=\"")
         .nth(1)
         .unwrap()
         .split('"')
         .next()
         .unwrap()
-        .to_string();
+        .to_string()
+}
+
+#[tokio::test]
+async fn the_phone_sends_every_menu_type_and_shows_the_thread() {
+    let app = spawn_app().await;
+    let html = phone_page(&app).await;
+    assert!(
+        html.contains("Sandbox phone") && html.contains("WhatsApp · +1 555 0100 001"),
+        "{html}"
+    );
+    let asset = shown_asset(&html);
 
     let types = [
         "text",
@@ -90,23 +98,8 @@ async fn the_phone_sends_every_menu_type_and_shows_the_thread() {
 #[tokio::test]
 async fn a_refused_message_comes_back_as_a_readable_error() {
     let app = spawn_app().await;
-    let html = app
-        .http
-        .get(app.url("/sandbox/phone"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let asset = html
-        .split("data-asset=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_string();
+    let html = phone_page(&app).await;
+    let asset = shown_asset(&html);
     let res = app
         .http
         .post(app.url("/sandbox/phone/send"))

@@ -218,6 +218,23 @@ fn expired(state: &AppState, s: &SetupSession) -> bool {
     s.expires_at <= state.now()
 }
 
+/// A setup session must be at `step` and not expired to go on; otherwise the
+/// failure it ends with (one rule for the callback and the picker).
+async fn refuse_unless_open(
+    state: &AppState,
+    s: &SetupSession,
+    step: &str,
+) -> AppResult<Option<Step>> {
+    if s.status != step {
+        let msg = "This setup was already finished. Please start again.";
+        return fail(state, s, msg.into()).await.map(Some);
+    }
+    if expired(state, s) {
+        return fail(state, s, EXPIRED_MESSAGE.into()).await.map(Some);
+    }
+    Ok(None)
+}
+
 const EXPIRED_MESSAGE: &str =
     "The setup link has expired (links work for 10 minutes). Please start again.";
 
@@ -382,16 +399,8 @@ pub async fn callback(
         Ok(s) => s,
         Err(step) => return Ok(step),
     };
-    if s.status != "started" {
-        return fail(
-            state,
-            &s,
-            "This setup was already finished. Please start again.".into(),
-        )
-        .await;
-    }
-    if expired(state, &s) {
-        return fail(state, &s, EXPIRED_MESSAGE.into()).await;
+    if let Some(step) = refuse_unless_open(state, &s, "started").await? {
+        return Ok(step);
     }
     if let Some(err) = &p.error {
         if err == "access_denied" {
@@ -488,16 +497,8 @@ pub async fn pick(
         )
         .await;
     }
-    if s.status != "picking" {
-        return fail(
-            state,
-            &s,
-            "This setup was already finished. Please start again.".into(),
-        )
-        .await;
-    }
-    if expired(state, &s) {
-        return fail(state, &s, EXPIRED_MESSAGE.into()).await;
+    if let Some(step) = refuse_unless_open(state, &s, "picking").await? {
+        return Ok(step);
     }
     let Some(asset_id) = asset_id.filter(|a| !a.is_empty()) else {
         store::setup::transition(
