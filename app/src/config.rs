@@ -21,6 +21,24 @@ impl MetaMode {
     }
 }
 
+/// Who takes payments for licenses (SPEC §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BillingProviderKind {
+    /// Built-in checkout and customer-portal pages; nothing is charged.
+    Sandbox,
+    /// Stripe Checkout, Billing Portal and signed webhooks.
+    Stripe,
+}
+
+impl BillingProviderKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillingProviderKind::Sandbox => "sandbox",
+            BillingProviderKind::Stripe => "stripe",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Json,
@@ -64,9 +82,57 @@ pub struct Config {
     pub event_retention_days: u32,
     /// Plain `http://` webhook URLs outside sandbox mode (SPEC §3.1).
     pub allow_http_webhooks: bool,
+    /// WhatsApp coexistence (SPEC §3.2): Embedded Signup also offers numbers
+    /// already used in the WhatsApp Business app.
+    pub whatsapp_coexistence: bool,
     /// Webhook targets on private, loopback, link-local or metadata addresses;
     /// default true only in sandbox mode.
     pub allow_private_webhook_targets: bool,
+    pub billing_provider: BillingProviderKind,
+    /// Stripe API origin; a local fake in tests.
+    pub stripe_api_base: String,
+    pub stripe_secret_key: Option<String>,
+    pub stripe_webhook_secret: Option<String>,
+    /// Stripe price ids (per license, recurring) of the two tiers.
+    pub stripe_price_starter: Option<String>,
+    pub stripe_price_pro: Option<String>,
+    /// Where media files live and how long their links last (SPEC §4.4).
+    pub media: MediaSettings,
+}
+
+/// Media storage: a local directory (default `<data dir>/media`) or an
+/// S3-compatible bucket when `SWITCHBOARD_MEDIA_S3_BUCKET` is set.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaSettings {
+    /// `SWITCHBOARD_MEDIA_DIR`; `None` = `<data dir>/media`.
+    pub dir: Option<PathBuf>,
+    pub s3: Option<MediaS3>,
+    /// `SWITCHBOARD_MEDIA_URL_TTL_HOURS` (default 24): how long a signed
+    /// `/media/{id}` link works.
+    pub url_ttl_hours: u32,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct MediaS3 {
+    pub bucket: String,
+    /// Default `us-east-1`.
+    pub region: String,
+    /// For S3-compatible services (MinIO, R2, …); path-style requests.
+    pub endpoint: Option<String>,
+    /// With `secret_access_key`; without both, the usual `AWS_*` variables
+    /// and instance credentials are used.
+    pub access_key_id: Option<String>,
+    pub secret_access_key: Option<String>,
+}
+
+impl fmt::Debug for MediaS3 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MediaS3")
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Sandbox Embedded Signup / Login configurations (fixed so links stay stable).
@@ -341,12 +407,73 @@ impl Config {
 
         let allow_http_webhooks =
             parse_bool(&get, "SWITCHBOARD_ALLOW_HTTP_WEBHOOKS", false, &mut errors);
+        let whatsapp_coexistence =
+            parse_bool(&get, "SWITCHBOARD_WHATSAPP_COEXISTENCE", false, &mut errors);
         let allow_private_webhook_targets = parse_bool(
             &get,
             "SWITCHBOARD_ALLOW_PRIVATE_WEBHOOK_TARGETS",
             sandbox,
             &mut errors,
         );
+
+        let billing_provider = match get("SWITCHBOARD_BILLING_PROVIDER").as_deref() {
+            None | Some("sandbox") => BillingProviderKind::Sandbox,
+            Some("stripe") => BillingProviderKind::Stripe,
+            Some(other) => {
+                errors.push(bad(
+                    "SWITCHBOARD_BILLING_PROVIDER",
+                    format!("`{other}` is not one of sandbox, stripe"),
+                ));
+                BillingProviderKind::Sandbox
+            }
+        };
+        let stripe_api_base = get("SWITCHBOARD_STRIPE_API_BASE")
+            .unwrap_or_else(|| "https://api.stripe.com".into())
+            .trim_end_matches('/')
+            .to_string();
+        if !is_http_url(&stripe_api_base) {
+            errors.push(bad(
+                "SWITCHBOARD_STRIPE_API_BASE",
+                format!("`{stripe_api_base}` must be an absolute http(s) URL"),
+            ));
+        }
+        let stripe_secret_key = get("SWITCHBOARD_STRIPE_SECRET_KEY");
+        let stripe_webhook_secret = get("SWITCHBOARD_STRIPE_WEBHOOK_SECRET");
+        let stripe_price_starter = get("SWITCHBOARD_STRIPE_PRICE_STARTER");
+        let stripe_price_pro = get("SWITCHBOARD_STRIPE_PRICE_PRO");
+        if billing_provider == BillingProviderKind::Stripe {
+            for (var, val, hint) in [
+                (
+                    "SWITCHBOARD_STRIPE_SECRET_KEY",
+                    &stripe_secret_key,
+                    "the secret API key, sk_live_… or sk_test_…",
+                ),
+                (
+                    "SWITCHBOARD_STRIPE_WEBHOOK_SECRET",
+                    &stripe_webhook_secret,
+                    "the signing secret of the /webhooks/stripe endpoint, whsec_…",
+                ),
+                (
+                    "SWITCHBOARD_STRIPE_PRICE_STARTER",
+                    &stripe_price_starter,
+                    "the recurring price id of one starter license, price_…",
+                ),
+                (
+                    "SWITCHBOARD_STRIPE_PRICE_PRO",
+                    &stripe_price_pro,
+                    "the recurring price id of one pro license, price_…",
+                ),
+            ] {
+                if val.is_none() {
+                    errors.push(bad(
+                        var,
+                        format!("is required when SWITCHBOARD_BILLING_PROVIDER=stripe ({hint})"),
+                    ));
+                }
+            }
+        }
+
+        let media = media_settings(&get, &mut errors);
 
         if !errors.is_empty() {
             return Err(errors);
@@ -380,7 +507,15 @@ impl Config {
             sandbox_delivered_delay_ms,
             event_retention_days,
             allow_http_webhooks,
+            whatsapp_coexistence,
             allow_private_webhook_targets,
+            billing_provider,
+            stripe_api_base,
+            stripe_secret_key,
+            stripe_webhook_secret,
+            stripe_price_starter,
+            stripe_price_pro,
+            media,
         })
     }
 
@@ -459,10 +594,87 @@ impl Config {
             ),
             ("allow_http_webhooks", self.allow_http_webhooks.to_string()),
             (
+                "whatsapp_coexistence",
+                self.whatsapp_coexistence.to_string(),
+            ),
+            (
                 "allow_private_webhook_targets",
                 self.allow_private_webhook_targets.to_string(),
             ),
+            (
+                "billing_provider",
+                self.billing_provider.as_str().to_string(),
+            ),
+            ("stripe_api_base", self.stripe_api_base.clone()),
+            ("stripe_secret_key", mask(&self.stripe_secret_key)),
+            ("stripe_webhook_secret", mask(&self.stripe_webhook_secret)),
+            (
+                "media_store",
+                match &self.media.s3 {
+                    Some(s3) => format!("s3://{} ({})", s3.bucket, s3.region),
+                    None => self.media_dir().display().to_string(),
+                },
+            ),
+            ("media_url_ttl_hours", self.media.url_ttl_hours.to_string()),
         ]
+    }
+}
+
+impl Config {
+    /// The local media directory (used when no bucket is configured).
+    pub fn media_dir(&self) -> PathBuf {
+        self.media
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("media"))
+    }
+}
+
+/// `SWITCHBOARD_MEDIA_*` (SPEC §4.4).
+fn media_settings(
+    get: &impl Fn(&str) -> Option<String>,
+    errors: &mut Vec<ConfigError>,
+) -> MediaSettings {
+    let url_ttl_hours = parse_num(get, "SWITCHBOARD_MEDIA_URL_TTL_HOURS", 24, 1, 720, errors);
+    let s3 = get("SWITCHBOARD_MEDIA_S3_BUCKET").map(|bucket| {
+        let endpoint = get("SWITCHBOARD_MEDIA_S3_ENDPOINT");
+        if let Some(e) = &endpoint
+            && !is_http_url(e)
+        {
+            errors.push(bad(
+                "SWITCHBOARD_MEDIA_S3_ENDPOINT",
+                format!("`{e}` must be an absolute http(s) URL"),
+            ));
+        }
+        let access_key_id = get("SWITCHBOARD_MEDIA_S3_ACCESS_KEY_ID");
+        let secret_access_key = get("SWITCHBOARD_MEDIA_S3_SECRET_ACCESS_KEY");
+        if access_key_id.is_some() != secret_access_key.is_some() {
+            errors.push(bad(
+                "SWITCHBOARD_MEDIA_S3_ACCESS_KEY_ID",
+                "set it together with SWITCHBOARD_MEDIA_S3_SECRET_ACCESS_KEY (or neither, to use AWS_* credentials)",
+            ));
+        }
+        MediaS3 {
+            bucket,
+            region: get("SWITCHBOARD_MEDIA_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+            endpoint,
+            access_key_id,
+            secret_access_key,
+        }
+    });
+    for var in [
+        "SWITCHBOARD_MEDIA_S3_REGION",
+        "SWITCHBOARD_MEDIA_S3_ENDPOINT",
+        "SWITCHBOARD_MEDIA_S3_ACCESS_KEY_ID",
+    ] {
+        if s3.is_none() && get(var).is_some() {
+            errors.push(bad(var, "needs SWITCHBOARD_MEDIA_S3_BUCKET"));
+        }
+    }
+    MediaSettings {
+        dir: get("SWITCHBOARD_MEDIA_DIR").map(PathBuf::from),
+        s3,
+        url_ttl_hours,
     }
 }
 
@@ -725,6 +937,40 @@ mod tests {
         assert!(errs[0].0.starts_with("SWITCHBOARD_ALLOW_HTTP_WEBHOOKS"));
         let banner = format!("{:?}", c.describe());
         assert!(banner.contains("allow_private_webhook_targets"));
+    }
+
+    #[test]
+    fn stripe_billing_needs_its_keys() {
+        let c = Config::from_map(&map(&[])).unwrap();
+        assert_eq!(c.billing_provider, BillingProviderKind::Sandbox);
+        assert_eq!(c.stripe_api_base, "https://api.stripe.com");
+        let errs = Config::from_map(&map(&[("SWITCHBOARD_BILLING_PROVIDER", "stripe")]))
+            .err()
+            .unwrap();
+        for var in [
+            "SWITCHBOARD_STRIPE_SECRET_KEY",
+            "SWITCHBOARD_STRIPE_WEBHOOK_SECRET",
+            "SWITCHBOARD_STRIPE_PRICE_STARTER",
+            "SWITCHBOARD_STRIPE_PRICE_PRO",
+        ] {
+            assert!(errs.iter().any(|e| e.0.starts_with(var)), "{var} not named");
+        }
+        let errs = Config::from_map(&map(&[("SWITCHBOARD_BILLING_PROVIDER", "paypal")]))
+            .err()
+            .unwrap();
+        assert!(errs[0].0.starts_with("SWITCHBOARD_BILLING_PROVIDER"));
+        let c = Config::from_map(&map(&[
+            ("SWITCHBOARD_BILLING_PROVIDER", "stripe"),
+            ("SWITCHBOARD_STRIPE_SECRET_KEY", "sk_test_abc"),
+            ("SWITCHBOARD_STRIPE_WEBHOOK_SECRET", "whsec_abc"),
+            ("SWITCHBOARD_STRIPE_PRICE_STARTER", "price_s"),
+            ("SWITCHBOARD_STRIPE_PRICE_PRO", "price_p"),
+            ("SWITCHBOARD_STRIPE_API_BASE", "http://127.0.0.1:9/"),
+        ]))
+        .unwrap();
+        assert_eq!(c.stripe_api_base, "http://127.0.0.1:9");
+        let banner = format!("{:?}", c.describe());
+        assert!(!banner.contains("sk_test_abc") && !banner.contains("whsec_abc"));
     }
 
     #[test]

@@ -126,8 +126,10 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let AppError::Internal(cause) = &self {
-            tracing::error!(error = %cause, "request failed");
+        match &self {
+            AppError::Internal(cause) => tracing::error!(error = %cause, "request failed"),
+            AppError::Db(e) => tracing::error!(error = %e, "request failed: database"),
+            AppError::Client { .. } => {}
         }
         let mut res = (status, axum::Json(self.body())).into_response();
         if let AppError::Client {

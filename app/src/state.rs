@@ -28,6 +28,12 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// Cleared when shutdown begins, so `/readyz` turns away new traffic first.
     pub accepting: Arc<AtomicBool>,
+    /// Hands verified Meta payloads to the group-commit writer.
+    pub ingest: crate::services::inbound::Ingest,
+    /// Woken after new deliveries are committed, so the relay starts at once.
+    pub relay_wake: Arc<tokio::sync::Notify>,
+    /// Media files (object store), signed links and the media worker's wake-up.
+    pub media: crate::services::media::MediaStore,
 }
 
 impl AppState {

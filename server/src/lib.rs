@@ -2,7 +2,10 @@
 //! jobs and shutdown. `main.rs` parses the command line; tests start the same
 //! router on an ephemeral port through [`startup`].
 
+pub mod bench;
 pub mod ops;
+pub mod page_watchdog;
 pub mod sandbox;
 pub mod startup;
 pub mod telemetry;
+pub mod workers;

@@ -29,6 +29,9 @@ enum Command {
         #[command(subcommand)]
         command: SandboxCommand,
     },
+    /// Measure ingest, relay, sends, memory, start-up and the Portal on
+    /// loopback (release build; see docs/benchmarks.md).
+    Bench(server::bench::BenchArgs),
     /// Operator commands.
     Admin {
         #[command(subcommand)]
@@ -57,6 +60,32 @@ enum AdminCommand {
         #[arg(long)]
         with_key: bool,
     },
+    /// Grant licenses to an account (source `enterprise`). Granting the same
+    /// tier again replaces the quantity and end date of that grant.
+    GrantLicense {
+        #[arg(long)]
+        account: String,
+        /// starter or pro.
+        #[arg(long)]
+        tier: String,
+        /// End of the grant: RFC 3339 (2026-12-31T23:59:59Z) or a date
+        /// (2026-12-31, meaning through the end of that day, UTC).
+        #[arg(long)]
+        until: String,
+        /// Number of licenses (each holds one WhatsApp, one Instagram and one
+        /// Facebook channel).
+        #[arg(long, default_value_t = 1)]
+        quantity: i64,
+    },
+    /// List Meta webhooks that named an asset no active channel holds (newest
+    /// first). They are stored and acknowledged, never lost.
+    Orphans {
+        #[arg(long, default_value_t = 20)]
+        limit: i64,
+        /// Print the raw bodies too.
+        #[arg(long)]
+        bodies: bool,
+    },
 }
 
 fn load_config() -> Result<Config, ExitCode> {
@@ -71,6 +100,15 @@ fn load_config() -> Result<Config, ExitCode> {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Bench(args)) = cli.command {
+        return match server::bench::run(args).await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bench: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let config = match load_config() {
         Ok(c) => c,
         Err(code) => return code,
@@ -79,6 +117,7 @@ async fn main() -> ExitCode {
         Command::Serve => server::startup::run(config).await,
         Command::Migrate => migrate(config).await,
         Command::Admin { command } => admin(config, command).await,
+        Command::Bench(_) => unreachable!("handled above"),
         Command::Sandbox {
             command: SandboxCommand::Seed,
         } => sandbox_seed(config).await,
@@ -152,6 +191,42 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.public_detail()))?;
                 println!("api_key={}", key.secret);
+            }
+        }
+        AdminCommand::GrantLicense {
+            account,
+            tier,
+            until,
+            quantity,
+        } => {
+            let tier = app::domain::billing::Tier::parse(&tier)
+                .ok_or_else(|| anyhow::anyhow!("--tier: `{tier}` is not one of starter, pro"))?;
+            let until =
+                app::domain::billing::parse_until(&until).map_err(|e| anyhow::anyhow!("--{e}"))?;
+            let l = app::services::licenses::grant(&state, &account, tier, until, quantity)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.public_detail()))?;
+            println!("license_id={}", l.id);
+            println!("account_id={}", l.account_id);
+            println!("tier={} quantity={}", l.tier, l.quantity);
+            println!("expires_at={}", app::clock::rfc3339(l.expires_at));
+        }
+        AdminCommand::Orphans { limit, bodies } => {
+            let orphans = app::store::events::orphans(&state.db, limit).await?;
+            if orphans.is_empty() {
+                println!("no orphaned webhooks");
+            }
+            for o in orphans {
+                println!(
+                    "{}  {}  object={}  assets={}",
+                    app::clock::rfc3339(o.received_at),
+                    o.id,
+                    o.object.as_deref().unwrap_or("?"),
+                    o.orphan_assets.as_deref().unwrap_or("(not Meta JSON)")
+                );
+                if bodies {
+                    println!("  {}", o.body);
+                }
             }
         }
     }

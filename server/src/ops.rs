@@ -35,9 +35,14 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    let mut text = state.metrics.render();
+    // Read at scrape time: the queue lives in the database, shared by every process.
+    if let Ok(depth) = app::store::deliveries::queue_depth(&state.db).await {
+        text.push_str(
+            "# HELP switchboard_delivery_queue_depth Deliveries waiting for an attempt (all processes).\n\
+             # TYPE switchboard_delivery_queue_depth gauge\n",
+        );
+        text.push_str(&format!("switchboard_delivery_queue_depth {depth}\n"));
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }

@@ -323,3 +323,35 @@ async fn reconnect_reactivates_in_place_and_assets_belong_to_one_account() {
     assert_eq!(param(&back, "error").as_deref(), Some("setup_failed"));
     assert!(param(&back, "message").unwrap().contains("license"));
 }
+
+#[tokio::test]
+async fn coexistence_offers_business_app_numbers_only_when_enabled() {
+    for enabled in [false, true] {
+        let flag = enabled.to_string();
+        let app = common::spawn_app_with(&[("SWITCHBOARD_WHATSAPP_COEXISTENCE", &flag)]).await;
+        let (_, key) = app.account_with_key().await;
+        allow_redirect(&app, &key).await;
+        let setup = setup_url(&app, &key, "whatsapp").await;
+        let b = browser(&app);
+        let res = b.get(&setup).send().await.unwrap();
+        assert_eq!(res.status(), 302);
+        let dialog = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
+        let extras: serde_json::Value =
+            serde_json::from_str(&param(&dialog, "extras").expect("extras")).unwrap();
+        let feature = if enabled {
+            "whatsapp_business_app_onboarding"
+        } else {
+            ""
+        };
+        assert_eq!(extras["featureType"], feature);
+        let html = b
+            .get(dialog.as_str())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(html.contains("WhatsApp Business app"), enabled, "{html}");
+    }
+}

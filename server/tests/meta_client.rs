@@ -391,7 +391,7 @@ async fn media_info_and_download() {
     let bytes = meta.download_media(&info.url, &tok).await.unwrap();
     assert_eq!(bytes.len() as i64, info.file_size.unwrap());
     assert_eq!(
-        app::crypto::sha256_hex(std::str::from_utf8(&bytes).unwrap()),
+        app::services::media::sha256_hex(&bytes),
         info.sha256.unwrap()
     );
     // Without the token the CDN refuses.

@@ -39,6 +39,10 @@ async fn health_ready_and_metrics() {
         "{text}"
     );
     assert!(text.contains("switchboard_http_request_duration_ms_bucket"));
+    assert!(
+        text.contains("switchboard_delivery_queue_depth 0"),
+        "{text}"
+    );
 
     // A caller's request id is kept and echoed.
     let res = app

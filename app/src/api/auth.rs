@@ -11,15 +11,15 @@ use crate::services::keys;
 use crate::services::rate_limit::Decision;
 use crate::state::AppState;
 
-/// The key from `X-API-Key` or `Authorization: Bearer …`.
+/// The key from `X-API-Key` or `Authorization: Bearer …`. A header value that
+/// is not text is still a key presented (answered `invalid_api_key`, not
+/// `missing_api_key`).
 fn presented_key(headers: &HeaderMap) -> Option<String> {
-    if let Some(v) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
-        return Some(v.trim().to_string());
+    let text = |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
+    if let Some(v) = headers.get("x-api-key") {
+        return Some(text(v).trim().to_string());
     }
-    let auth = headers
-        .get(axum::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
+    let auth = text(headers.get(axum::http::header::AUTHORIZATION)?);
     let (scheme, token) = auth.split_once(' ')?;
     scheme
         .eq_ignore_ascii_case("bearer")

@@ -3,13 +3,13 @@
 //! and health. Handlers only extract and map; rules live in the services.
 
 use axum::Extension;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::domain::{self, ChannelView, SECRET_MAX_LEN_API};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::services::channels::{self, Updated, WebhookSettings};
 use crate::services::connect::{self, SetupUrl};
 use crate::services::health::{self, Health};
@@ -62,14 +62,18 @@ pub struct WebhookPatch {
     /// Events valid for the channel type; `[]` disables all.
     #[serde(default)]
     pub webhook_events: Option<Vec<String>>,
+    /// How `message.received` carries media: `link` (signed URL, default),
+    /// `base64` (inline up to 5 MB, a link above) or `both`.
+    #[serde(default)]
+    pub media_mode: Option<String>,
 }
 
 impl WebhookPatch {
-    fn settings(self) -> WebhookSettings {
+    fn settings(&self) -> WebhookSettings {
         WebhookSettings {
-            url: self.webhook_url,
-            secret: self.webhook_secret,
-            events: self.webhook_events,
+            url: self.webhook_url.clone(),
+            secret: self.webhook_secret.clone(),
+            events: self.webhook_events.clone(),
         }
     }
 }
@@ -95,7 +99,7 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     Extension(key): Extension<KeyContext>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> AppResult<axum::Json<ChannelView>> {
     Ok(axum::Json(
         channels::get(&state, &key.account_id, &id).await?,
@@ -108,17 +112,30 @@ pub async fn get(
     params(("id" = String, Path)),
     responses(
         (status = 200, body = ChannelWithSecret),
-        (status = 400, body = domain::ErrorBody, description = "invalid_event, invalid_webhook_url, webhook_target_forbidden, invalid_webhook_secret"),
+        (status = 400, body = domain::ErrorBody, description = "invalid_event, invalid_webhook_url, webhook_target_forbidden, invalid_webhook_secret, invalid_media_mode"),
         (status = 404, body = domain::ErrorBody),
     ),
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn patch(
     State(state): State<AppState>,
     Extension(key): Extension<KeyContext>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<WebhookPatch>,
 ) -> AppResult<axum::Json<ChannelWithSecret>> {
-    let u = channels::update_webhook_settings(
+    // media_mode (SPEC §4.4) is checked before anything changes, set after.
+    let mode = body
+        .media_mode
+        .as_deref()
+        .map(|m| {
+            crate::domain::media::MediaMode::parse(m).ok_or_else(|| {
+                AppError::bad_request(
+                    "invalid_media_mode",
+                    format!("media_mode `{m}` is not one of link, base64, both"),
+                )
+            })
+        })
+        .transpose()?;
+    let mut u = channels::update_webhook_settings(
         &state,
         &key.account_id,
         &id,
@@ -127,6 +144,10 @@ pub async fn patch(
         SECRET_MAX_LEN_API,
     )
     .await?;
+    if let Some(m) = mode {
+        crate::services::media::set_mode(&state, &key.account_id, &id, m.as_str()).await?;
+        u.channel.media_mode = m.as_str().to_string();
+    }
     Ok(axum::Json(u.into()))
 }
 
@@ -138,7 +159,7 @@ pub async fn patch(
 pub async fn delete(
     State(state): State<AppState>,
     Extension(key): Extension<KeyContext>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> AppResult<axum::Json<ChannelView>> {
     Ok(axum::Json(
         channels::deactivate(&state, &key.account_id, &id).await?,
@@ -271,7 +292,7 @@ pub struct RegisterRequest {
 pub async fn register(
     State(state): State<AppState>,
     Extension(key): Extension<KeyContext>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     ApiJson(body): ApiJson<RegisterRequest>,
 ) -> AppResult<axum::Json<ChannelView>> {
     Ok(axum::Json(
@@ -280,6 +301,7 @@ pub async fn register(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HealthQuery {
     /// Skip the 60-second cache.
     #[serde(default)]
@@ -288,13 +310,13 @@ pub struct HealthQuery {
 
 #[utoipa::path(get, path = "/api/v1/channels/{id}/health", tag = "channels",
     params(("id" = String, Path), HealthQuery),
-    responses((status = 200, body = Health), (status = 404, body = domain::ErrorBody)),
+    responses((status = 200, body = Health), (status = 400, body = domain::ErrorBody, description = "validation_error (bad query string)"), (status = 404, body = domain::ErrorBody)),
     security(("api_key" = []), ("bearer" = [])))]
 pub async fn health(
     State(state): State<AppState>,
     Extension(key): Extension<KeyContext>,
-    Path(id): Path<String>,
-    Query(q): Query<HealthQuery>,
+    ApiPath(id): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HealthQuery>,
 ) -> AppResult<axum::Json<Health>> {
     Ok(axum::Json(
         health::health(&state, &key.account_id, &id, q.refresh).await?,

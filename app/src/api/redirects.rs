@@ -1,11 +1,11 @@
 //! `POST/GET /api/v1/redirects`, `DELETE /api/v1/redirects/{id}`.
 
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use super::extract::ApiJson;
+use super::extract::{ApiJson, ApiPath};
 use crate::domain::{self, RedirectView};
 use crate::error::AppResult;
 use crate::services::keys::KeyContext;
@@ -63,7 +63,7 @@ pub async fn list(
 pub async fn delete(
     State(state): State<AppState>,
     Extension(key): Extension<KeyContext>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> AppResult<StatusCode> {
     redirects::delete(&state, &key.account_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)

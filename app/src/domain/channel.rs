@@ -154,6 +154,16 @@ pub struct ChannelView {
     /// WhatsApp only: `GREEN`, `YELLOW`, `RED`, `UNKNOWN`; null elsewhere.
     pub quality_rating: Option<String>,
     pub subscription: SubscriptionView,
+    /// When Meta last sent something for this channel; null before the first.
+    #[serde(default)]
+    pub last_event_at: Option<String>,
+    /// How `message.received` carries media: `link` (default), `base64`, `both`.
+    #[serde(default = "default_media_mode")]
+    pub media_mode: String,
+}
+
+fn default_media_mode() -> String {
+    "link".into()
 }
 
 #[cfg(test)]

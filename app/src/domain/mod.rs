@@ -3,9 +3,17 @@
 
 pub mod account;
 pub mod api_key;
+pub mod billing;
 pub mod channel;
+pub mod deliveries;
+#[cfg(feature = "ssr")]
+pub mod events;
+pub mod media;
+pub mod onboarding;
 #[cfg(feature = "ssr")]
 pub mod redirect;
+pub mod retry;
+pub mod templates;
 pub mod views;
 
 pub use account::*;

@@ -1,7 +1,9 @@
 //! Hosted pages for end users (no login): the setup flow of the API connect
-//! door. Plain server-rendered HTML with links, redirects and forms, so they
-//! work without JavaScript; the Portal may open them in a popup.
+//! door and the onboarding links' sign-up pages. Plain server-rendered HTML
+//! with links, redirects and forms, so they work without JavaScript; the
+//! Portal may open them in a popup.
 
+pub mod onboarding;
 pub mod setup;
 
 use axum::Router;
@@ -16,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .route("/setup/start", get(setup::start))
         .route("/setup/callback", get(setup::callback))
         .route("/setup/pick", post(setup::pick))
+        .merge(onboarding::router())
 }
 
 pub fn esc(s: &str) -> String {

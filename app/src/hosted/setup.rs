@@ -28,7 +28,7 @@ fn cookie(headers: &HeaderMap) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-fn render(state: &AppState, step: AppResult<Step>) -> Response {
+pub(crate) fn render(state: &AppState, step: AppResult<Step>) -> Response {
     match step {
         Ok(Step::Redirect { to, set_cookie }) => {
             let mut res = (StatusCode::FOUND, [(header::LOCATION, to)]).into_response();
@@ -77,6 +77,14 @@ fn render(state: &AppState, step: AppResult<Step>) -> Response {
                  <button class=\"primary\" type=\"submit\" name=\"action\" value=\"connect\">Connect</button></div></form>",
             );
             page("Choose what to connect", &body, StatusCode::OK)
+        }
+        Ok(Step::LinkFailed {
+            link_id,
+            message,
+            account_name,
+            logo_path,
+        }) => {
+            super::onboarding::failed_page(&link_id, &message, &account_name, logo_path.as_deref())
         }
         Ok(Step::Dead(message)) => page(
             "Setup link not valid",

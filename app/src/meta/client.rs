@@ -481,6 +481,43 @@ impl GraphClient {
         self.get(&self.url(media_id), token, &[]).await
     }
 
+    /// Uploads a file for sending (reference §6.1): multipart with
+    /// `messaging_product`, `type` and the `file`; Meta answers the media id.
+    pub async fn upload_media(
+        &self,
+        phone_number_id: &str,
+        token: &str,
+        bytes: Vec<u8>,
+        mime_type: &str,
+        filename: &str,
+    ) -> Result<String, MetaError> {
+        #[derive(serde::Deserialize)]
+        struct Uploaded {
+            id: String,
+        }
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(filename.to_string())
+            .mime_str(mime_type)
+            .map_err(|e| MetaError::Decode {
+                http_status: 0,
+                message: format!("MIME type `{mime_type}`: {e}"),
+            })?;
+        let form = reqwest::multipart::Form::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", mime_type.to_string())
+            .part("file", part);
+        let u: Uploaded = self
+            .execute(
+                self.http
+                    .post(self.url(&format!("{phone_number_id}/media")))
+                    .bearer_auth(token)
+                    .timeout(Duration::from_secs(120))
+                    .multipart(form),
+            )
+            .await?;
+        Ok(u.id)
+    }
+
     /// Downloads the bytes behind a [`MediaInfo::url`]; Meta's CDN wants the
     /// same bearer token and answers an HTML page without it.
     pub async fn download_media(&self, url: &str, token: &str) -> Result<Vec<u8>, MetaError> {

@@ -190,34 +190,9 @@ impl WaRecipient {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MediaKind {
-    Image,
-    Video,
-    Audio,
-    Document,
-    Sticker,
-}
-
-impl MediaKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MediaKind::Image => "image",
-            MediaKind::Video => "video",
-            MediaKind::Audio => "audio",
-            MediaKind::Document => "document",
-            MediaKind::Sticker => "sticker",
-        }
-    }
-    /// Messenger/Instagram call documents `file`.
-    pub fn messenger_type(self) -> &'static str {
-        match self {
-            MediaKind::Document => "file",
-            MediaKind::Sticker => "image",
-            other => other.as_str(),
-        }
-    }
-}
+/// The media kinds are the product's own (`domain::media`), which also
+/// knows how each is named on Messenger and Instagram.
+pub use crate::domain::media::MediaKind;
 
 /// Either an uploaded media id or a public link, never both (Meta's rule).
 #[derive(Clone, Debug, PartialEq, Eq)]

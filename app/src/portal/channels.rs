@@ -98,8 +98,15 @@ pub async fn save_webhook(
     id: String,
     url: String,
     events: Option<Vec<String>>,
+    media_mode: Option<String>,
 ) -> Result<(), ServerFnError> {
     let me = crate::web::session::require().await?;
+    if let Some(m) = media_mode.as_deref().filter(|m| !m.is_empty()) {
+        // How received media reaches the endpoint (SPEC §4.4).
+        crate::services::media::set_mode(&crate::web::session::state()?, &me.account_id, &id, m)
+            .await
+            .rpc()?;
+    }
     let url = url.trim().to_string();
     let settings = crate::services::channels::WebhookSettings {
         url: Some((!url.is_empty()).then_some(url)),
@@ -250,6 +257,14 @@ fn subscription_text(c: &ChannelView) -> String {
     }
 }
 
+fn last_event(at: Option<String>) -> impl IntoView {
+    match at {
+        Some(t) => view! { <span>{super::ui::short_time(&t)}</span> }.into_any(),
+        None => view! { <span class="text-slate-400" title="No event received yet">"—"</span> }
+            .into_any(),
+    }
+}
+
 fn quality_badge(q: Option<String>) -> impl IntoView {
     match q {
         None => view! { <span class="text-slate-400">"—"</span> }.into_any(),
@@ -359,7 +374,7 @@ fn ChannelTable(items: Vec<ChannelItem>) -> impl IntoView {
                                 <td class="px-5 py-3"><span class="channel-status flex flex-wrap gap-1">{status_badges(&i)}</span></td>
                                 <td class="hidden px-5 py-3 text-slate-600 md:table-cell">{subscription_text(&c)}</td>
                                 <td class="hidden px-5 py-3 sm:table-cell">{quality_badge(c.quality_rating.clone())}</td>
-                                <td class="hidden px-5 py-3 text-slate-400 lg:table-cell" title="No event recorded yet">"—"</td>
+                                <td class="channel-last-event hidden px-5 py-3 text-slate-600 lg:table-cell">{last_event(c.last_event_at.clone())}</td>
                             </tr>
                         }
                     }).collect_view()}
@@ -444,6 +459,7 @@ pub fn ChannelPage() -> impl IntoView {
     let generate = ServerAction::<GenerateWebhookSecret>::new();
     let custom = ServerAction::<SetWebhookSecret>::new();
     let deactivate = ServerAction::<DeactivateChannel>::new();
+    let test_event = ServerAction::<super::deliveries::SendTestEvent>::new();
     let channel = Resource::new(
         move || {
             (
@@ -521,8 +537,19 @@ pub fn ChannelPage() -> impl IntoView {
                                     <div class="space-y-6 lg:col-span-2">
                                         <WebhookCard c=c.clone() save=save can_manage=can_manage/>
                                         <SecretCard c=c.clone() generate=generate custom=custom revealed=revealed can_manage=can_manage/>
+                                        {(c.channel_type == ChannelType::Whatsapp && c.is_active).then(|| view! {
+                                            <super::register::RegisterCard channel_id=c.id.clone()/>
+                                        })}
+                                        <super::send_test::SendTestCard c=c.clone()/>
+                                        <super::deliveries::TestEventCard channel_id=id.clone() action=test_event/>
                                     </div>
                                     <div class="space-y-6">
+                                        {(t == ChannelType::Whatsapp).then(|| view! {
+                                            <Card title="Message templates">
+                                                <p class="text-sm text-slate-600">"Approved templates reach people outside the 24-hour window."</p>
+                                                <a id="templates-link" href=format!("/channels/{id}/templates") class="mt-3 inline-block text-sm font-medium text-brand-600 hover:underline">"Manage templates →"</a>
+                                            </Card>
+                                        })}
                                         <DetailsCard c=c.clone()/>
                                     </div>
                                 </div>
@@ -587,6 +614,9 @@ fn WebhookCard(c: ChannelView, save: ServerAction<SaveWebhook>, can_manage: bool
                         }).collect_view()}
                     </div>
                 </fieldset>
+                <Select label="Received media" name="media_mode" id="webhook-media-mode"
+                    options=crate::domain::media::MediaMode::ALL.iter().map(|m| (m.as_str().to_string(), m.label().to_string())).collect()
+                    selected=c.media_mode.clone()/>
                 <ActionResult value=save.value().into() success="Webhook settings saved."/>
                 {can_manage.then(|| view! { <Button id="webhook-save" pending=save.pending()>"Save"</Button> })}
             </ActionForm>

@@ -17,9 +17,20 @@ pub async fn dashboard() -> Result<DashboardView, ServerFnError> {
         .rpc()
 }
 
+/// Stored media of the account: `(bytes, files)` (SPEC §4.4).
+#[server(prefix = "/rpc", endpoint = "media_usage")]
+pub async fn media_usage() -> Result<(u64, u64), ServerFnError> {
+    let me = crate::web::session::require().await?;
+    crate::services::media::usage(&crate::web::session::state()?, &me.account_id)
+        .await
+        .map(|u| (u.bytes, u.files))
+        .rpc()
+}
+
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| dashboard());
+    let media = Resource::new(|| (), |_| media_usage());
     let resend = ServerAction::<ResendVerification>::new();
     view! {
         <Title text="Dashboard"/>
@@ -47,6 +58,19 @@ pub fn DashboardPage() -> impl IntoView {
                                 <Stat label="Active API keys" value=d.active_keys.to_string()/>
                                 <Stat label="Team members" value=d.members.to_string()/>
                             </div>
+                            <Suspense fallback=|| ()>
+                                {move || Suspend::new(async move {
+                                    media.await.ok().map(|(bytes, files)| view! {
+                                        <p id="media-usage" class="text-sm text-slate-600">
+                                            {format!(
+                                                "Media stored: {} in {files} file{} (kept as long as events).",
+                                                crate::domain::media::human_size(bytes),
+                                                if files == 1 { "" } else { "s" },
+                                            )}
+                                        </p>
+                                    })
+                                })}
+                            </Suspense>
                             {d.trial_ends_at.clone().map(|t| view! {
                                 <Alert tone=Tone::Info>{format!("Trial of the pro tier until {}.", short_time(&t))}</Alert>
                             })}

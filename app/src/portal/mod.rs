@@ -1,14 +1,20 @@
 //! The Portal: server-rendered Leptos pages, hydrated in the browser.
 
 pub mod auth;
+pub mod billing;
 pub mod channels;
 pub mod dashboard;
+pub mod deliveries;
 pub mod keys;
 pub mod layout;
 pub mod mailbox;
+pub mod onboarding;
 pub mod redirects;
+pub mod register;
 pub mod sections;
+pub mod send_test;
 pub mod team;
+pub mod templates;
 pub mod ui;
 
 use leptos::prelude::*;
@@ -55,11 +61,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("channels") view=channels::ChannelsPage ssr=SsrMode::Async/>
                     <Route path=path!("channels/connected") view=channels::ConnectedPage ssr=SsrMode::Async/>
                     <Route path=path!("channels/:id") view=channels::ChannelPage ssr=SsrMode::Async/>
-                    <Route path=path!("deliveries") view=sections::DeliveriesPage ssr=SsrMode::Async/>
+                    <Route path=path!("channels/:id/templates") view=templates::TemplatesPage ssr=SsrMode::Async/>
+                    <Route path=path!("deliveries") view=deliveries::DeliveriesPage ssr=SsrMode::Async/>
+                    <Route path=path!("deliveries/:id") view=deliveries::DeliveryPage ssr=SsrMode::Async/>
                     <Route path=path!("keys") view=keys::KeysPage ssr=SsrMode::Async/>
                     <Route path=path!("redirects") view=redirects::RedirectsPage ssr=SsrMode::Async/>
-                    <Route path=path!("onboarding") view=sections::OnboardingPage ssr=SsrMode::Async/>
-                    <Route path=path!("billing") view=sections::BillingPage ssr=SsrMode::Async/>
+                    <Route path=path!("onboarding") view=onboarding::OnboardingPage ssr=SsrMode::Async/>
+                    <Route path=path!("billing") view=billing::BillingPage ssr=SsrMode::Async/>
                     <Route path=path!("team") view=team::TeamPage ssr=SsrMode::Async/>
                     <Route path=path!("sandbox") view=sections::SandboxPage ssr=SsrMode::Async/>
                 </ParentRoute>

@@ -27,33 +27,6 @@ pub fn Planned(
 }
 
 #[component]
-pub fn DeliveriesPage() -> impl IntoView {
-    view! { <Planned title="Webhooks & deliveries" intro="Every event sent to your endpoints, with each attempt." points=&[
-        "Filter deliveries by channel and status; open an attempt to see status code, latency and response.",
-        "Retry a delivery, or replay a time range of a channel's events.",
-        "Send a test event to check your endpoint and signature verification.",
-    ]/> }
-}
-
-#[component]
-pub fn OnboardingPage() -> impl IntoView {
-    view! { <Planned title="Onboarding links" intro="Hosted sign-up pages for your own customers to connect their WhatsApp, Instagram or Facebook." points=&[
-        "Create a link with a name, an external id and webhook settings; share its hosted URL.",
-        "Follow each link's status: pending, completed or expired.",
-        "Your endpoint is told when a customer finishes (channel.connected).",
-    ]/> }
-}
-
-#[component]
-pub fn BillingPage() -> impl IntoView {
-    view! { <Planned title="Billing" intro="Licenses: each one covers one WhatsApp, one Instagram and one Facebook channel." points=&[
-        "Trial days left, licenses used and available per tier.",
-        "Subscribe, change the number of licenses or cancel at the end of the period.",
-        "Invoices.",
-    ]/> }
-}
-
-#[component]
 pub fn SandboxPage() -> impl IntoView {
     let me = use_me();
     view! {

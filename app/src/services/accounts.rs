@@ -85,7 +85,7 @@ async fn create_owner(
         trial_ends_at: Some(now + TRIAL_MS),
         created_at: now,
     };
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     store::accounts::insert_account(&mut tx, &account).await?;
     if let Err(e) = store::accounts::insert_user(&mut tx, &user).await {
         // A concurrent sign-up with the same email lost the race on the unique index.

@@ -26,7 +26,8 @@ pub fn channel_type(c: &Channel) -> ChannelType {
     ChannelType::parse(&c.channel_type).unwrap_or(ChannelType::Whatsapp)
 }
 
-fn events_of(c: &Channel) -> Vec<String> {
+/// The events the customer enabled on the channel (stored as a JSON array).
+pub fn events_of(c: &Channel) -> Vec<String> {
     serde_json::from_str(&c.webhook_events).unwrap_or_default()
 }
 
@@ -58,6 +59,8 @@ pub fn view(c: &Channel, subscription: &SubscriptionView) -> ChannelView {
         token_expires_at: c.token_expires_at.map(rfc3339),
         quality_rating: c.quality_rating.clone().filter(|_| wa),
         subscription: subscription.clone(),
+        last_event_at: c.last_event_at.map(rfc3339),
+        media_mode: c.media_mode.clone(),
     }
 }
 
@@ -70,7 +73,7 @@ pub async fn load(state: &AppState, account_id: &str, id: &str) -> AppResult<Cha
 
 pub async fn view_of(state: &AppState, c: &Channel) -> AppResult<ChannelView> {
     let ent = licenses::entitlement(state, &c.account_id).await?;
-    Ok(view(c, &ent.view))
+    Ok(view(c, &ent.view_for(&c.id, c.is_active)))
 }
 
 pub async fn list(state: &AppState, account_id: &str) -> AppResult<Vec<ChannelView>> {
@@ -78,7 +81,7 @@ pub async fn list(state: &AppState, account_id: &str) -> AppResult<Vec<ChannelVi
     Ok(store::channels::list(&state.db, account_id)
         .await?
         .iter()
-        .map(|c| view(c, &ent.view))
+        .map(|c| view(c, &ent.view_for(&c.id, c.is_active)))
         .collect())
 }
 
@@ -306,9 +309,42 @@ pub async fn deactivate(state: &AppState, account_id: &str, id: &str) -> AppResu
     let c = load(state, account_id, id).await?;
     if store::channels::deactivate(&state.db, &c.id, state.now()).await? == 1 {
         release_subscription(state, &c).await;
+        let data = super::account_events::channel_data(&c, Some("deactivated"));
+        super::account_events::fire(state, account_id, "channel.disconnected", data).await;
     }
     let fresh = load(state, account_id, id).await?;
     view_of(state, &fresh).await
+}
+
+/// Meta answered that the channel's token is dead (error 190 and kin, SPEC
+/// §3 and §5.5): the channel goes inactive with its settings kept,
+/// `channel.disconnected` fires with the reason and the owner/admins get a
+/// mail saying why. Idempotent: only the first call for an active channel acts.
+pub async fn token_died(state: &AppState, c: &Channel, meta_detail: &str) -> AppResult<()> {
+    if store::channels::deactivate(&state.db, &c.id, state.now()).await? == 0 {
+        return Ok(());
+    }
+    tracing::warn!(channel = %c.id, detail = meta_detail, "Meta rejected the channel's token; channel deactivated");
+    let mut data = super::account_events::channel_data(c, Some("token_invalid"));
+    data["detail"] = serde_json::json!(meta_detail);
+    super::account_events::fire(state, &c.account_id, "channel.disconnected", data).await;
+    let body = format!(
+        "Meta no longer accepts the access token of your {} channel \"{}\" ({meta_detail}).\n\n\
+         The channel is now inactive: Switchboard cannot send or receive on it. Its webhook \
+         settings are kept. Connect the same asset again to reactivate it in place:\n\n{}/channels/{}\n",
+        channel_type(c).label(),
+        c.name,
+        state.config.base(),
+        c.id
+    );
+    super::account_events::mail_managers(
+        state,
+        &c.account_id,
+        &format!("Channel \"{}\" was disconnected", c.name),
+        &body,
+    )
+    .await;
+    Ok(())
 }
 
 async fn release_subscription(state: &AppState, c: &Channel) {
@@ -433,6 +469,9 @@ pub async fn connect(state: &AppState, account_id: &str, d: &Discovered) -> AppR
         health_checked_at: None,
         connected_at: now,
         created_at: now,
+        retry_policy: "standard".into(),
+        last_event_at: None,
+        media_mode: "link".into(),
     };
     subscribe_webhooks(state, &c, &d.token).await?;
     let outcome = match existing {
@@ -459,6 +498,10 @@ pub async fn connect(state: &AppState, account_id: &str, d: &Discovered) -> AppR
         }
     };
     c = load(state, account_id, &outcome.channel().id).await?;
+    if !matches!(outcome, Outcome::AlreadyActive(_)) {
+        let data = super::account_events::channel_data(&c, None);
+        super::account_events::fire(state, account_id, "channel.connected", data).await;
+    }
     Ok(match outcome {
         Outcome::Created(_) => Outcome::Created(c),
         Outcome::Reactivated(_) => Outcome::Reactivated(c),

@@ -121,25 +121,68 @@ pub async fn create_setup_url_with(
             }
         }
     }
+    let s = new_session(
+        state,
+        account_id,
+        t,
+        redirect_uri.trim(),
+        client_state,
+        None,
+    )
+    .await?;
+    Ok(SetupUrl {
+        setup_url: format!("{}/setup/start?session={}", state.config.base(), s.id),
+        session_id: s.id,
+        expires_at: rfc3339(s.expires_at),
+    })
+}
+
+async fn new_session(
+    state: &AppState,
+    account_id: &str,
+    t: ChannelType,
+    redirect_uri: &str,
+    client_state: Option<&str>,
+    onboarding_link_id: Option<&str>,
+) -> AppResult<SetupSession> {
     let now = state.now();
     let s = SetupSession {
         id: format!("ss_{}", crypto::random_base62(32)),
         account_id: account_id.to_string(),
         channel_type: t.as_str().to_string(),
-        redirect_uri: redirect_uri.trim().to_string(),
+        redirect_uri: redirect_uri.to_string(),
         client_state: client_state.map(str::to_string),
         oauth_state_hash: None,
         status: "created".into(),
         candidates: None,
         expires_at: now + SETUP_TTL_MS,
         created_at: now,
+        onboarding_link_id: onboarding_link_id.map(str::to_string),
     };
     store::setup::insert(&state.db, &s).await?;
-    Ok(SetupUrl {
-        setup_url: format!("{}/setup/start?session={}", state.config.base(), s.id),
-        session_id: s.id,
-        expires_at: rfc3339(s.expires_at),
-    })
+    Ok(s)
+}
+
+/// A setup session for an onboarding link's hosted page (SPEC §6): the same
+/// flow, but its end finishes the link ([`super::onboarding`]) instead of
+/// handing out a code. Returns the session id for [`start`].
+pub async fn create_onboarding_session(
+    state: &AppState,
+    account_id: &str,
+    channel_type: ChannelType,
+    link_id: &str,
+    hosted_url: &str,
+) -> AppResult<String> {
+    let s = new_session(
+        state,
+        account_id,
+        channel_type,
+        hosted_url,
+        None,
+        Some(link_id),
+    )
+    .await?;
+    Ok(s.id)
 }
 
 // ---- the browser's way back ---------------------------------------------------
@@ -149,6 +192,8 @@ pub async fn create_setup_url_with(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Finish {
     Code(String),
+    /// An onboarding link was completed (its sessions never carry a code).
+    Linked,
     Denied,
     Failed(String),
 }
@@ -163,6 +208,10 @@ pub fn finish_url(s: &SetupSession, f: &Finish) -> String {
         match f {
             Finish::Code(code) => {
                 q.append_pair("code", code);
+            }
+            // Only onboarding sessions end this way, and they never come here.
+            Finish::Linked => {
+                q.append_pair("error", "setup_failed");
             }
             Finish::Denied => {
                 q.append_pair("error", "access_denied");
@@ -195,6 +244,27 @@ pub enum Step {
     },
     /// Nowhere safe to send the browser (unknown session or state).
     Dead(String),
+    /// An onboarding link's flow failed and the link has no `redirect_url`:
+    /// the hosted page says so itself and offers to try again.
+    LinkFailed {
+        link_id: String,
+        message: String,
+        /// The account's name and logo path, for the page's header.
+        account_name: String,
+        logo_path: Option<String>,
+    },
+}
+
+/// Where a session ends: the customer's `redirect_uri` with the outcome, or,
+/// for an onboarding link's session, wherever the link sends its end user.
+async fn conclude(state: &AppState, s: &SetupSession, f: Finish) -> AppResult<Step> {
+    if let Some(link_id) = &s.onboarding_link_id {
+        return super::onboarding::conclude(state, link_id, &f).await;
+    }
+    Ok(Step::Redirect {
+        to: finish_url(s, &f),
+        set_cookie: None,
+    })
 }
 
 async fn fail(state: &AppState, s: &SetupSession, message: String) -> AppResult<Step> {
@@ -208,10 +278,7 @@ async fn fail(state: &AppState, s: &SetupSession, message: String) -> AppResult<
         state.now(),
     )
     .await?;
-    Ok(Step::Redirect {
-        to: finish_url(s, &Finish::Failed(message)),
-        set_cookie: None,
-    })
+    conclude(state, s, Finish::Failed(message)).await
 }
 
 fn expired(state: &AppState, s: &SetupSession) -> bool {
@@ -283,6 +350,17 @@ fn scopes(t: ChannelType) -> &'static str {
     }
 }
 
+/// Embedded Signup's `extras`. With coexistence on, the flow also offers
+/// numbers already used in the WhatsApp Business app; they keep working in
+/// the app and what the business types there arrives as `message.echo`.
+fn embedded_signup_extras(state: &AppState) -> &'static str {
+    if state.config.whatsapp_coexistence {
+        r#"{"setup":{},"featureType":"whatsapp_business_app_onboarding","sessionInfoVersion":"3"}"#
+    } else {
+        r#"{"setup":{},"featureType":"","sessionInfoVersion":"3"}"#
+    }
+}
+
 fn config_id(state: &AppState, t: ChannelType) -> Option<String> {
     let c = &state.config;
     match t {
@@ -319,10 +397,7 @@ pub async fn start(state: &AppState, session_id: &str) -> AppResult<Step> {
                 .add_extra_param("config_id", id)
                 .add_extra_param("override_default_response_type", "true");
             if t == ChannelType::Whatsapp {
-                req = req.add_extra_param(
-                    "extras",
-                    r#"{"setup":{},"featureType":"","sessionInfoVersion":"3"}"#,
-                );
+                req = req.add_extra_param("extras", embedded_signup_extras(state));
             }
         }
         None => req = req.add_extra_param("scope", scopes(t)),
@@ -414,10 +489,7 @@ pub async fn callback(
                 state.now(),
             )
             .await?;
-            return Ok(Step::Redirect {
-                to: finish_url(&s, &Finish::Denied),
-                set_cookie: None,
-            });
+            return conclude(state, &s, Finish::Denied).await;
         }
         let why = p.error_description.clone().unwrap_or_else(|| err.clone());
         return fail(state, &s, format!("Meta reported an error: {why}")).await;
@@ -511,10 +583,7 @@ pub async fn pick(
             state.now(),
         )
         .await?;
-        return Ok(Step::Redirect {
-            to: finish_url(&s, &Finish::Denied),
-            set_cookie: None,
-        });
+        return conclude(state, &s, Finish::Denied).await;
     };
     let candidates: Vec<Discovered> = s
         .candidates
@@ -556,6 +625,25 @@ async fn finish(
     {
         return fail(state, s, "This setup was already finished.".into()).await;
     }
+    if let Some(link_id) = &s.onboarding_link_id {
+        let f = super::onboarding::finish(state, link_id, d).await?;
+        let to = if matches!(f, Finish::Linked) {
+            "completed"
+        } else {
+            "failed"
+        };
+        store::setup::transition(
+            &state.db,
+            &s.id,
+            &["completing"],
+            to,
+            None,
+            None,
+            state.now(),
+        )
+        .await?;
+        return conclude(state, s, f).await;
+    }
     let outcome = match channels::connect(state, &s.account_id, d).await {
         Ok(o) => o,
         Err(e) => {
@@ -569,10 +657,7 @@ async fn finish(
                 state.now(),
             )
             .await?;
-            return Ok(Step::Redirect {
-                to: finish_url(s, &Finish::Failed(e.public_detail())),
-                set_cookie: None,
-            });
+            return conclude(state, s, Finish::Failed(e.public_detail())).await;
         }
     };
     let code = format!("sbc_{}", crypto::random_base62(40));
@@ -596,10 +681,7 @@ async fn finish(
         now,
     )
     .await?;
-    Ok(Step::Redirect {
-        to: finish_url(s, &Finish::Code(code)),
-        set_cookie: None,
-    })
+    conclude(state, s, Finish::Code(code)).await
 }
 
 // ---- Meta: code exchange and discovery -----------------------------------------

@@ -173,7 +173,7 @@ pub async fn accept(state: &AppState, token: &str, password: &str) -> AppResult<
             }
         }
     };
-    let mut tx = state.db.pool.begin().await?;
+    let mut tx = state.db.begin().await?;
     if !store::invites::accept(&mut tx, &invite.id, now).await? {
         return Err(AppError::bad_request(
             "invalid_token",

@@ -112,6 +112,30 @@ async fn resolve(host: &str, port: u16) -> AppResult<Vec<IpAddr>> {
     }
 }
 
+/// DNS for the relay's HTTP client: resolves like the system but drops every
+/// forbidden address, so a name that passed [`check`] and then re-resolves to
+/// a private address (DNS rebinding) cannot be connected to.
+#[derive(Clone, Copy, Debug)]
+pub struct GuardedResolver;
+
+impl reqwest::dns::Resolve for GuardedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let allowed: Vec<std::net::SocketAddr> =
+                found.filter(|a| !is_forbidden(a.ip())).collect();
+            if allowed.is_empty() {
+                return Err(format!(
+                    "{host} resolves only to private, loopback, link-local or metadata addresses"
+                )
+                .into());
+            }
+            Ok(Box::new(allowed.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
 /// True for every address a webhook must never reach: loopback, private,
 /// carrier-grade NAT, link-local (which holds the cloud metadata services),
 /// unspecified, multicast, broadcast, documentation and reserved ranges, and
@@ -166,6 +190,17 @@ fn forbidden_v6(ip: Ipv6Addr) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn guarded_resolver_refuses_names_of_private_addresses() {
+        use reqwest::dns::Resolve;
+        let name: reqwest::dns::Name = "localhost".parse().unwrap();
+        let err = match GuardedResolver.resolve(name).await {
+            Ok(_) => panic!("localhost must not resolve through the guard"),
+            Err(e) => e.to_string(),
+        };
+        assert!(err.contains("private, loopback"), "{err}");
+    }
     use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {

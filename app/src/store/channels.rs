@@ -31,11 +31,17 @@ pub struct Channel {
     pub health_checked_at: Option<i64>,
     pub connected_at: i64,
     pub created_at: i64,
+    /// `standard` or `extended` (SPEC §4.3).
+    pub retry_policy: String,
+    pub last_event_at: Option<i64>,
+    /// `link`, `base64` or `both` (SPEC §4.4).
+    pub media_mode: String,
 }
 
 const COLUMNS: &str = "id, account_id, channel_type, asset_id, name, is_active, phone_number, \
     waba_id, ig_username, page_id, access_token, token_expires_at, meta_app_ref, quality_rating, \
-    webhook_url, webhook_secret, webhook_events, health, health_checked_at, connected_at, created_at";
+    webhook_url, webhook_secret, webhook_events, health, health_checked_at, connected_at, created_at, \
+    retry_policy, last_event_at, media_mode";
 
 fn row(r: &AnyRow) -> Result<Channel, sqlx::Error> {
     Ok(Channel {
@@ -60,13 +66,16 @@ fn row(r: &AnyRow) -> Result<Channel, sqlx::Error> {
         health_checked_at: r.try_get("health_checked_at")?,
         connected_at: r.try_get("connected_at")?,
         created_at: r.try_get("created_at")?,
+        retry_policy: r.try_get("retry_policy")?,
+        last_event_at: r.try_get("last_event_at")?,
+        media_mode: r.try_get("media_mode")?,
     })
 }
 
 pub async fn insert(db: &Db, c: &Channel) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO channels ({COLUMNS}, deactivated_at, updated_at) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, NULL, $21)"
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, NULL, $21)"
     ))
     .bind(&c.id)
     .bind(&c.account_id)
@@ -89,6 +98,9 @@ pub async fn insert(db: &Db, c: &Channel) -> Result<(), sqlx::Error> {
     .bind(c.health_checked_at)
     .bind(c.connected_at)
     .bind(c.created_at)
+    .bind(&c.retry_policy)
+    .bind(c.last_event_at)
+    .bind(&c.media_mode)
     .execute(&db.pool)
     .await?;
     Ok(())
@@ -106,6 +118,18 @@ pub async fn get(db: &Db, account_id: &str, id: &str) -> Result<Option<Channel>,
     .as_ref()
     .map(row)
     .transpose()
+}
+
+/// Channel `id` whatever its account: for workers holding an id they stored
+/// themselves, never for a customer's request.
+pub async fn by_id(db: &Db, id: &str) -> Result<Option<Channel>, sqlx::Error> {
+    sqlx::query(&format!("SELECT {COLUMNS} FROM channels WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(&db.pool)
+        .await?
+        .as_ref()
+        .map(row)
+        .transpose()
 }
 
 pub async fn list(db: &Db, account_id: &str) -> Result<Vec<Channel>, sqlx::Error> {
@@ -275,5 +299,60 @@ pub async fn set_health(
     .bind(id)
     .execute(&db.pool)
     .await?;
+    Ok(())
+}
+
+/// The active channel holding an asset (webhook routing).
+pub async fn active_by_asset(
+    db: &Db,
+    channel_type: &str,
+    asset_id: &str,
+) -> Result<Option<Channel>, sqlx::Error> {
+    sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM channels WHERE channel_type = $1 AND asset_id = $2 AND is_active = 1"
+    ))
+    .bind(channel_type)
+    .bind(asset_id)
+    .fetch_optional(&db.pool)
+    .await?
+    .as_ref()
+    .map(row)
+    .transpose()
+}
+
+/// Active WhatsApp channels on a WABA (account-level WhatsApp webhooks).
+pub async fn active_on_waba(db: &Db, waba_id: &str) -> Result<Vec<Channel>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "SELECT {COLUMNS} FROM channels WHERE channel_type = 'whatsapp' AND waba_id = $1 \
+         AND is_active = 1 ORDER BY created_at"
+    ))
+    .bind(waba_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter().map(row).collect()
+}
+
+/// Remembers when the channel last received something from Meta.
+pub async fn touch_last_event(
+    tx: &mut sqlx::AnyConnection,
+    id: &str,
+    at: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE channels SET last_event_at = $1 WHERE id = $2 AND (last_event_at IS NULL OR last_event_at < $1)")
+        .bind(at)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// How the channel's events carry media (SPEC §4.4).
+pub async fn set_media_mode(db: &Db, id: &str, mode: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE channels SET media_mode = $1, updated_at = $2 WHERE id = $3")
+        .bind(mode)
+        .bind(now)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
     Ok(())
 }

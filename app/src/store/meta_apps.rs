@@ -62,3 +62,45 @@ pub async fn meta_app_id(db: &Db, id: &str) -> Result<Option<String>, sqlx::Erro
         .fetch_optional(&db.pool)
         .await
 }
+
+/// Every stored record of a Meta app (one per account that connected it by
+/// hand); the per-app webhook path tries their secrets.
+pub async fn by_meta_app_id(db: &Db, meta_app_id: &str) -> Result<Vec<MetaApp>, sqlx::Error> {
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT id, account_id, meta_app_id, app_secret, verify_token, verify_token_hash \
+         FROM meta_apps WHERE meta_app_id = $1 ORDER BY created_at",
+    )
+    .bind(meta_app_id)
+    .fetch_all(&db.pool)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(MetaApp {
+                id: r.try_get("id")?,
+                account_id: r.try_get("account_id")?,
+                meta_app_id: r.try_get("meta_app_id")?,
+                app_secret: r.try_get("app_secret")?,
+                verify_token: r.try_get("verify_token")?,
+                verify_token_hash: r.try_get("verify_token_hash")?,
+            })
+        })
+        .collect()
+}
+
+/// True when some account registered `meta_app_id` with this verify token
+/// (looked up by its SHA-256, so no row is decrypted).
+pub async fn verify_token_known(
+    db: &Db,
+    meta_app_id: &str,
+    verify_token_hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM meta_apps WHERE meta_app_id = $1 AND verify_token_hash = $2",
+    )
+    .bind(meta_app_id)
+    .bind(verify_token_hash)
+    .fetch_one(&db.pool)
+    .await?;
+    Ok(n > 0)
+}

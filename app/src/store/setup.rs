@@ -19,10 +19,13 @@ pub struct SetupSession {
     pub candidates: Option<String>,
     pub expires_at: i64,
     pub created_at: i64,
+    /// Set when the session was started from an onboarding link (SPEC §6):
+    /// it then finishes the link instead of handing out a connect code.
+    pub onboarding_link_id: Option<String>,
 }
 
 const COLUMNS: &str = "id, account_id, channel_type, redirect_uri, client_state, oauth_state_hash, \
-    status, candidates, expires_at, created_at";
+    status, candidates, expires_at, created_at, onboarding_link_id";
 
 fn row(r: &AnyRow) -> Result<SetupSession, sqlx::Error> {
     Ok(SetupSession {
@@ -36,12 +39,13 @@ fn row(r: &AnyRow) -> Result<SetupSession, sqlx::Error> {
         candidates: r.try_get("candidates")?,
         expires_at: r.try_get("expires_at")?,
         created_at: r.try_get("created_at")?,
+        onboarding_link_id: r.try_get("onboarding_link_id")?,
     })
 }
 
 pub async fn insert(db: &Db, s: &SetupSession) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO setup_sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        "INSERT INTO setup_sessions ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
     ))
     .bind(&s.id)
     .bind(&s.account_id)
@@ -53,6 +57,7 @@ pub async fn insert(db: &Db, s: &SetupSession) -> Result<(), sqlx::Error> {
     .bind(&s.candidates)
     .bind(s.expires_at)
     .bind(s.created_at)
+    .bind(&s.onboarding_link_id)
     .execute(&db.pool)
     .await?;
     Ok(())

@@ -54,6 +54,23 @@ pub async fn current() -> Result<Option<Me>, ServerFnError> {
     Ok(services::accounts::me(&state()?, &user_id, &account_id).await?)
 }
 
+/// The signed-in person for a plain axum handler (outside a Leptos render or
+/// server function), e.g. a multipart form post.
+pub async fn me_from(state: &AppState, s: &Session) -> Result<Option<Me>, AppError> {
+    let ids = async {
+        let user_id: Option<String> = s.get(USER_ID).await?;
+        let account_id: Option<String> = s.get(ACCOUNT_ID).await?;
+        Ok::<_, tower_sessions::session::Error>((user_id, account_id))
+    };
+    match ids.await {
+        Ok((Some(user_id), Some(account_id))) => {
+            services::accounts::me(state, &user_id, &account_id).await
+        }
+        Ok(_) => Ok(None),
+        Err(e) => Err(AppError::Internal(format!("session store: {e}"))),
+    }
+}
+
 /// The signed-in person, or an error telling them to log in.
 pub async fn require() -> Result<Me, ServerFnError> {
     match current().await? {

@@ -62,13 +62,18 @@ pub async fn inbound(State(sb): State<Sandbox>, body: Bytes) -> Res {
     let now = sb.now();
     let (id, payload) = match asset.kind.as_str() {
         "phone" => whatsapp_inbound(&sb, &asset, &from, name.as_deref(), &kind, &req, now).await?,
-        "page" | "instagram" => messaging_inbound(&sb, &asset, &from, &kind, &req, now)?,
+        "page" | "instagram" => messaging_inbound(&sb, &asset, &from, &kind, &req, now).await?,
         other => {
             return Err(AppError::validation(format!(
                 "asset_id names a {other}; inbound messages go to a phone number, Page or Instagram account"
             )));
         }
     };
+    // The phone page shows the file the user sent.
+    let mut stored = req.clone();
+    if let Some(file) = media_id_in(&payload, &kind) {
+        stored["_media_id"] = json!(file);
+    }
     // Echoes and deletions are not the user writing: they do not open the window.
     if !matches!(kind.as_str(), "echo" | "deleted") {
         db::touch_user(&sb.db, &asset.id, &from, name.as_deref(), now).await?;
@@ -85,7 +90,7 @@ pub async fn inbound(State(sb): State<Sandbox>, body: Bytes) -> Res {
             },
             peer: from.clone(),
             msg_type: kind.clone(),
-            body: req.clone(),
+            body: stored,
             status: "received".into(),
             created_at: now,
         },
@@ -95,25 +100,42 @@ pub async fn inbound(State(sb): State<Sandbox>, body: Bytes) -> Res {
     Ok(Json(json!({"meta_message_id": id, "webhook": sent})).into_response())
 }
 
+/// The sandbox file of an inbound media webhook: the WhatsApp media id, or
+/// the id in a Messenger/Instagram attachment's CDN link.
+fn media_id_in(payload: &Value, kind: &str) -> Option<String> {
+    if let Some(id) = payload
+        .pointer(&format!("/entry/0/changes/0/value/messages/0/{kind}/id"))
+        .and_then(Value::as_str)
+    {
+        return Some(id.to_string());
+    }
+    let url = payload
+        .pointer("/entry/0/messaging/0/message/attachments/0/payload/url")
+        .and_then(Value::as_str)?;
+    let rest = url.split("/sandbox/cdn/").nth(1)?;
+    Some(rest.split('?').next()?.to_string())
+}
+
 fn context_of(phone: &Asset, req: &Value) -> Option<Value> {
     text(req, "reply_to").map(|r| json!({"from": phone.digits(), "id": r}))
 }
 
-/// Fake bytes for inbound media, stored so `GET /{media-id}` and the download work.
+/// A small real file of `mime` for inbound media (see [`super::files`]),
+/// stored so `GET /{media-id}`, the download and the CDN link work.
 async fn fake_media(
     sb: &Sandbox,
     asset: &Asset,
     mime: &str,
     now: i64,
 ) -> Result<db::Media, AppError> {
-    let content = format!("sandbox media {} {}", mime, app::crypto::random_hex(8));
+    let content = super::files::sample(mime);
     let m = db::Media {
         id: seed::numeric_id(),
         asset_id: asset.id.clone(),
         mime_type: mime.to_string(),
-        sha256: app::crypto::sha256_hex(&content),
+        sha256: app::services::media::sha256_hex(&content),
         size: content.len() as i64,
-        content: content.into_bytes(),
+        content,
     };
     db::insert_media(&sb.db, &m, now).await?;
     Ok(m)
@@ -126,6 +148,17 @@ fn b64_of_hex(hex: &str) -> String {
         .filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok())
         .collect();
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// What Messenger and Instagram users' files usually are.
+fn messaging_mime(kind: &str) -> &'static str {
+    match kind {
+        "video" => "video/mp4",
+        "audio" => "audio/mpeg",
+        "document" | "file" => "application/pdf",
+        "sticker" => "image/png",
+        _ => "image/jpeg",
+    }
 }
 
 fn default_mime(kind: &str) -> &'static str {
@@ -269,7 +302,7 @@ async fn whatsapp_inbound(
     Ok((id, payloads::wa_message(phone, from, display, m)))
 }
 
-fn messaging_inbound(
+async fn messaging_inbound(
     sb: &Sandbox,
     asset: &Asset,
     from: &str,
@@ -300,11 +333,14 @@ fn messaging_inbound(
                 "sticker" => "image",
                 k => k,
             };
-            let url = format!(
-                "{}/sandbox/cdn/{}.bin",
-                sb.config.base(),
-                app::crypto::random_hex(8)
-            );
+            // A real file behind an expiring CDN link, like Meta's attachments.
+            let mime = obj("media")
+                .get("mime_type")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| messaging_mime(kind).to_string());
+            let media = fake_media(sb, asset, &mime, now).await?;
+            let url = super::graph::cdn_url(sb, &media.id);
             message["attachments"] = json!([{"type": t, "payload": {"url": url}}]);
             payloads::from_user(asset, from, now, "message", message)
         }

@@ -84,6 +84,14 @@ fn scopes(kind: &str) -> Vec<String> {
     list.iter().map(|s| s.to_string()).collect()
 }
 
+/// Embedded Signup's business-app onboarding (`featureType` in `extras`).
+fn coexistence(p: &HashMap<String, String>) -> bool {
+    p.get("extras")
+        .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())
+        .and_then(|v| v["featureType"].as_str().map(str::to_string))
+        .is_some_and(|f| f == "whatsapp_business_app_onboarding")
+}
+
 /// Classic Facebook Login (no `config_id`) grants exactly the `scope` list asked for.
 fn requested_scopes(p: &HashMap<String, String>) -> Option<Vec<String>> {
     if p.get("config_id").is_some_and(|c| !c.is_empty()) {
@@ -126,6 +134,7 @@ label{{display:flex;gap:8px;align-items:center;padding:6px 0;font-size:15px}} .s
 button{{border:0;border-radius:6px;padding:8px 16px;font-size:15px;font-weight:600;cursor:pointer}}
 button:focus{{outline:3px solid #1877f2;outline-offset:2px}} .primary{{background:#1877f2;color:#fff}} .secondary{{background:#e4e6eb;color:#050505}}
 .error{{background:#ffebe9;color:#b42318;border-radius:6px;padding:8px 12px;font-size:14px}}
+.notice{{background:#eef4ff;color:#1d3b8b;border-radius:6px;padding:8px 12px;font-size:14px}}
 </style></head><body><main class="card">{inner}</main></body></html>"#
     );
     (status, Html(html)).into_response()
@@ -225,6 +234,12 @@ async fn render(sb: &Sandbox, p: &HashMap<String, String>, error: Option<&str>) 
         "<p class=\"muted\"><span class=\"badge\">Sandbox</span> Meta for Business</p><h1>{title}</h1>\
          <p class=\"muted\">Sandbox Business · Switchboard Sandbox App</p><p>{intro}</p>"
     );
+    if kind == "whatsapp" && coexistence(p) {
+        body.push_str(
+            "<p class=\"notice\">Numbers already used in the WhatsApp Business app can be shared too. \
+             The app keeps working on the phone; messages typed there reach this app as echoes.</p>",
+        );
+    }
     if let Some(e) = error {
         body.push_str(&format!("<p class=\"error\" role=\"alert\">{}</p>", esc(e)));
     }

@@ -6,6 +6,7 @@
 pub mod control;
 pub mod db;
 pub mod dialog;
+pub mod files;
 pub mod graph;
 pub mod payloads;
 pub mod phone;
@@ -68,10 +69,12 @@ pub fn router(state: &AppState) -> Router<AppState> {
         .route("/graph", any(graph::handle_root))
         .route("/graph/{*path}", any(graph::handle))
         .route("/media/{media_id}", get(graph::download_media))
+        .route("/cdn/{media_id}", get(graph::cdn_media))
         .route("/dialog/oauth", get(dialog::show).post(dialog::submit))
         .route("/phone", get(phone::page))
         .route("/phone/thread", get(phone::thread))
         .route("/phone/send", post(phone::send))
+        .route("/phone/media/{media_id}", get(phone::media))
         .route("/api/inbound", post(control::inbound))
         .route("/api/status", post(control::status))
         .route("/api/outbox", get(control::outbox))

@@ -35,6 +35,7 @@ fn menu(asset_kind: &str) -> &'static [(&'static str, &'static str)] {
             ("button", "Tap a template button"),
             ("order", "Order"),
             ("unsupported", "Unsupported (poll)"),
+            ("echo", "Business writes from its WhatsApp Business app"),
         ],
         "instagram" => &[
             ("text", "Text"),
@@ -71,6 +72,14 @@ pub fn inbound_body(asset: &Asset, user: &str, kind: &str, text: &str) -> Value 
     }
     match kind {
         "text" => body["text"] = json!(if text.is_empty() { "Hello!" } else { text }),
+        // Coexistence: the business typed in its own app; Meta echoes it.
+        "echo" => {
+            body["text"] = json!(if text.is_empty() {
+                "Answered from the Business app"
+            } else {
+                text
+            })
+        }
         "image" | "audio" | "video" | "document" | "sticker" | "file" => {
             let mime = match kind {
                 "image" | "sticker" => {
@@ -175,11 +184,74 @@ fn summary(m: &Message) -> String {
         .unwrap_or_else(|| format!("[{}]", m.msg_type.replace('_', " ")))
 }
 
+/// The file a message carries, as a URL the browser can open, and whether it
+/// is an image (shown inline): the user's file, an uploaded one (by id) or
+/// the business's link.
+fn media_of(m: &Message) -> Option<(String, bool)> {
+    let b = &m.body;
+    let s = |p: &str| b.pointer(p).and_then(Value::as_str).map(str::to_string);
+    let url = s("/_media_id")
+        .or_else(|| s("/media/id"))
+        .map(|id| format!("/sandbox/phone/media/{id}"))
+        .or_else(|| s("/media/link"))
+        .or_else(|| s("/media/url"))?;
+    if !(url.starts_with('/') || url.starts_with("https://") || url.starts_with("http://")) {
+        return None;
+    }
+    let image = matches!(m.msg_type.as_str(), "image" | "sticker")
+        || s("/media/mime_type").is_some_and(|t| t.starts_with("image/"));
+    Some((url, image))
+}
+
 fn thread_json(msgs: &[Message]) -> Value {
-    json!({"messages": msgs.iter().map(|m| json!({
-        "id": m.id, "direction": m.direction, "type": m.msg_type, "summary": summary(m),
-        "status": m.status, "at": app::clock::rfc3339(m.created_at),
-    })).collect::<Vec<_>>()})
+    json!({"messages": msgs.iter().map(|m| {
+        let media = media_of(m);
+        json!({
+            "id": m.id, "direction": m.direction, "type": m.msg_type, "summary": summary(m),
+            "status": m.status, "at": app::clock::rfc3339(m.created_at),
+            "media_url": media.as_ref().map(|x| x.0.clone()),
+            "media_image": media.as_ref().is_some_and(|x| x.1),
+        })
+    }).collect::<Vec<_>>()})
+}
+
+fn media_html(m: &Message) -> String {
+    let Some((url, image)) = media_of(m) else {
+        return String::new();
+    };
+    let img = if image {
+        format!(
+            "<img src=\"{u}\" alt=\"\" class=\"msg-image mb-1 max-h-40 rounded-lg bg-white\">",
+            u = esc(&url)
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{img}<a class=\"msg-download block text-xs underline\" href=\"{u}\" download>Download</a>",
+        u = esc(&url)
+    )
+}
+
+/// `GET /sandbox/phone/media/{id}`: a sandbox file for the phone page.
+pub async fn media(
+    State(sb): State<Sandbox>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, AppError> {
+    let m = db::media_by_id(&sb.db, &id)
+        .await?
+        .ok_or_else(|| AppError::not_found("sandbox media"))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, m.mime_type),
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "sandbox; default-src 'none'".to_string(),
+            ),
+        ],
+        m.content,
+    )
+        .into_response())
 }
 
 fn bubble(m: &Message) -> String {
@@ -202,8 +274,9 @@ fn bubble(m: &Message) -> String {
     };
     format!(
         "<li class=\"flex {align}\" data-direction=\"{dir}\"><div class=\"max-w-[80%] rounded-2xl px-3 py-2 text-sm shadow-sm {tone}\">\
-         <span class=\"msg-text\">{}</span>{status}</div></li>",
+         {media}<span class=\"msg-text\">{}</span>{status}</div></li>",
         esc(&summary(m)),
+        media = media_html(m),
         dir = esc(&m.direction),
     )
 }
@@ -311,13 +384,16 @@ pub async fn page(
 (function () {{
   var t = document.getElementById("thread"); if (!t) return;
   var last = "";
-  function esc(s) {{ var d = document.createElement("div"); d.textContent = s; return d.innerHTML; }}
+  function esc(s) {{ var d = document.createElement("div"); d.textContent = s; return d.innerHTML.replace(/"/g, "&quot;"); }}
   function draw(msgs) {{
     if (!msgs.length) return;
     t.innerHTML = msgs.map(function (m) {{
       var mine = m.direction === "in";
       return '<li class="flex ' + (mine ? 'justify-end' : 'justify-start') + '" data-direction="' + m.direction + '"><div class="max-w-[80%] rounded-2xl px-3 py-2 text-sm shadow-sm ' +
-        (mine ? 'bg-brand-600 text-white' : 'bg-white text-slate-900 border border-slate-200') + '"><span class="msg-text">' + esc(m.summary) + '</span>' +
+        (mine ? 'bg-brand-600 text-white' : 'bg-white text-slate-900 border border-slate-200') + '">' +
+        (m.media_url ? (m.media_image ? '<img src="' + esc(m.media_url) + '" alt="" class="msg-image mb-1 max-h-40 rounded-lg bg-white">' : '') +
+          '<a class="msg-download block text-xs underline" href="' + esc(m.media_url) + '" download>Download</a>' : '') +
+        '<span class="msg-text">' + esc(m.summary) + '</span>' +
         (mine ? '' : '<span class="msg-status ml-2 text-xs text-slate-500">' + esc(m.status) + '</span>') + '</div></li>';
     }}).join("");
   }}

@@ -38,23 +38,26 @@ pub async fn spawn_app() -> TestApp {
 
 async fn fresh_database(dir: &std::path::Path) -> String {
     match std::env::var("SWITCHBOARD_TEST_POSTGRES_URL") {
-        Ok(admin) if !admin.is_empty() => {
-            sqlx::any::install_default_drivers();
-            let name = format!("sb_test_{}", app::crypto::random_hex(8));
-            let mut conn = sqlx::AnyConnection::connect(&admin)
-                .await
-                .expect("connect to test postgres");
-            sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .await
-                .expect("create test database");
-            conn.close().await.ok();
-            let mut url = url::Url::parse(&admin).expect("postgres url");
-            url.set_path(&format!("/{name}"));
-            url.to_string()
-        }
+        Ok(admin) if !admin.is_empty() => fresh_postgres(&admin).await,
         _ => format!("sqlite://{}/switchboard.db", dir.display()),
     }
+}
+
+/// A new, empty PostgreSQL database on the server `admin` points at.
+pub async fn fresh_postgres(admin: &str) -> String {
+    sqlx::any::install_default_drivers();
+    let name = format!("sb_test_{}", app::crypto::random_hex(8));
+    let mut conn = sqlx::AnyConnection::connect(admin)
+        .await
+        .expect("connect to test postgres");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    conn.close().await.ok();
+    let mut url = url::Url::parse(admin).expect("postgres url");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
 }
 
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {

@@ -173,6 +173,70 @@ pub fn Field(
     }
 }
 
+/// A labelled multi-line input. `name` is also the form field the server function receives.
+#[component]
+pub fn TextArea(
+    #[prop(into)] label: String,
+    #[prop(into)] name: String,
+    #[prop(into, optional)] id: String,
+    #[prop(into, optional)] value: String,
+    #[prop(into, optional)] placeholder: String,
+    #[prop(into, optional)] hint: String,
+    #[prop(default = 4)] rows: u32,
+    #[prop(optional)] required: bool,
+) -> impl IntoView {
+    let id = if id.is_empty() {
+        format!("f-{name}")
+    } else {
+        id
+    };
+    view! {
+        <div class="space-y-1">
+            <label for=id.clone() class="block text-sm font-medium text-slate-700">{label}</label>
+            <textarea
+                id=id
+                name=name
+                rows=rows
+                placeholder=placeholder
+                required=required
+                class="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm placeholder:text-slate-400 focus:border-brand-500 focus:outline-none focus:ring-2 focus:ring-brand-500/30"
+            >{value}</textarea>
+            {(!hint.is_empty()).then(|| view! { <p class="text-xs text-slate-500">{hint.clone()}</p> })}
+        </div>
+    }
+}
+
+/// A labelled drop-down. `options` are `(value, text)`; `selected` is a value.
+#[component]
+pub fn Select(
+    #[prop(into)] label: String,
+    #[prop(into)] name: String,
+    #[prop(into, optional)] id: String,
+    options: Vec<(String, String)>,
+    #[prop(into, optional)] selected: String,
+) -> impl IntoView {
+    let id = if id.is_empty() {
+        format!("f-{name}")
+    } else {
+        id
+    };
+    view! {
+        <div class="space-y-1">
+            <label for=id.clone() class="block text-sm font-medium text-slate-700">{label}</label>
+            <select
+                id=id
+                name=name
+                class="block w-full rounded-lg border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm focus:border-brand-500 focus:outline-none focus:ring-2 focus:ring-brand-500/30"
+            >
+                {options.into_iter().map(|(value, text)| {
+                    let on = value == selected;
+                    view! { <option value=value selected=on>{text}</option> }
+                }).collect_view()}
+            </select>
+        </div>
+    }
+}
+
 #[component]
 pub fn Loading(#[prop(into, default = "Loading…".to_string())] text: String) -> impl IntoView {
     view! {

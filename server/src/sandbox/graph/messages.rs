@@ -122,15 +122,19 @@ async fn whatsapp(sb: &Sandbox, req: &Req, t: &Token, phone: &Asset) -> GResult 
             stored["text"] = json!(body);
         }
         k if MEDIA_TYPES.contains(&k) => {
-            let o = object.unwrap_or(Value::Null);
-            let id = o.get("id").and_then(Value::as_str);
+            let mut o = object.unwrap_or(Value::Null);
+            let id = o.get("id").and_then(Value::as_str).map(str::to_string);
             let link = o.get("link").and_then(Value::as_str);
             match (id, link) {
                 (Some(id), None) => {
-                    if db::media_by_id(&sb.db, id).await?.is_none() {
+                    let Some(m) = db::media_by_id(&sb.db, &id).await? else {
                         return Err(GErr::new(131053, "(#131053) Media upload error")
                             .details(format!("Media id {id} was not found.")));
-                    }
+                    };
+                    // The outbox shows what the uploaded file was.
+                    o["mime_type"] = json!(m.mime_type);
+                    o["sha256"] = json!(m.sha256);
+                    o["file_size"] = json!(m.size);
                 }
                 (None, Some(l)) if l.starts_with("https://") || l.starts_with("http://") => {}
                 _ => {

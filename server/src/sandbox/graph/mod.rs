@@ -19,7 +19,7 @@ use serde_json::{Map, Value, json};
 use super::Sandbox;
 use super::db::{self, Asset, Token};
 
-pub use objects::download_media;
+pub use objects::{cdn_media, cdn_url, download_media};
 
 /// A fresh Instagram-style mid for `asset`.
 pub fn messages_random_mid(ig_id: &str) -> String {
@@ -211,11 +211,22 @@ async fn run(
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
-    if let Err(e) = apply_faults(&sb, &req.path).await {
+    if let Err(e) = apply_faults(&sb, &req.path, false).await {
         return e.into_response();
     }
+    // Uploads are multipart: they need the raw body (reference §6.1).
+    if req.method == Method::POST && req.segs.len() == 2 && req.segs[1] == "media" {
+        let phone = req.segs[0].clone();
+        return match objects::upload(&sb, &req, &phone, &headers, body).await {
+            Ok(v) => axum::Json(v).into_response(),
+            Err(e) => e.into_response(),
+        };
+    }
     match dispatch(&sb, &req).await {
-        Ok(v) => axum::Json(v).into_response(),
+        Ok(v) => match apply_faults(&sb, &req.path, true).await {
+            Ok(()) => axum::Json(v).into_response(),
+            Err(e) => e.into_response(),
+        },
         Err(e) => e.into_response(),
     }
 }
@@ -289,11 +300,19 @@ fn parse(
     })
 }
 
-/// `graph_error` faults answer instead of the endpoint; `latency` ones delay it.
-async fn apply_faults(sb: &Sandbox, path: &str) -> Result<(), GErr> {
+/// `graph_error` faults answer instead of the endpoint; `latency` ones delay
+/// it. With `after`, only latencies marked `"after": true` apply: the request
+/// took effect and its answer is slow on the way back, so webhooks it causes
+/// (a send's statuses) can arrive first, as they can from Meta.
+async fn apply_faults(sb: &Sandbox, path: &str, after: bool) -> Result<(), GErr> {
     for f in db::active_faults(&sb.db).await? {
         let matches = f.path.as_deref().is_some_and(|p| path.contains(p));
-        if !matches || !matches!(f.kind.as_str(), "graph_error" | "latency") {
+        let phase = f.kind == "latency"
+            && f.spec
+                .get("after")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
+        if !matches || !matches!(f.kind.as_str(), "graph_error" | "latency") || phase != after {
             continue;
         }
         if !db::consume_fault(&sb.db, &f.id).await? {

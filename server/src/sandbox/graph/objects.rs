@@ -15,6 +15,22 @@ use super::{
 
 /// Media download URLs stay valid for 5 minutes, like Meta's.
 const MEDIA_URL_TTL_MS: i64 = 5 * 60_000;
+/// Messenger/Instagram attachment links (CDN) work for an hour.
+pub const CDN_URL_TTL_MS: i64 = 60 * 60_000;
+
+fn link_hash(sb: &Sandbox, id: &str, exp: i64) -> String {
+    app::crypto::sha256_hex(&format!("{id}:{exp}:{}", sb.app_secret()))[..16].to_string()
+}
+
+/// An attachment's CDN link: no token needed, expires like Meta's.
+pub fn cdn_url(sb: &Sandbox, media_id: &str) -> String {
+    let exp = sb.now() + CDN_URL_TTL_MS;
+    format!(
+        "{}/sandbox/cdn/{media_id}?ext={exp}&hash={}",
+        sb.config.base(),
+        link_hash(sb, media_id, exp)
+    )
+}
 
 pub async fn me(sb: &Sandbox, req: &Req) -> GResult {
     let t = auth(sb, req).await?;
@@ -282,8 +298,7 @@ pub async fn get(sb: &Sandbox, req: &Req, id: &str) -> GResult {
         && grants(&t, &owner)
     {
         let exp = sb.now() + MEDIA_URL_TTL_MS;
-        let sig = app::crypto::sha256_hex(&format!("{}:{exp}:{}", m.id, sb.app_secret()))[..16]
-            .to_string();
+        let sig = link_hash(sb, &m.id, exp);
         return Ok(json!({
             "messaging_product": "whatsapp",
             "url": format!("{}/sandbox/media/{}?ext={exp}&hash={sig}", sb.config.base(), m.id),
@@ -395,10 +410,11 @@ pub async fn download_media(
         token,
     };
     let result: Result<Response, GErr> = async {
+        // `graph_error` faults whose path matches `media/{id}` break downloads too.
+        super::apply_faults(&sb, &format!("media/{media_id}"), false).await?;
         let t = auth(&sb, &req).await?;
         let exp: i64 = q.get("ext").and_then(|e| e.parse().ok()).unwrap_or(0);
-        let want = app::crypto::sha256_hex(&format!("{media_id}:{exp}:{}", sb.app_secret()))[..16]
-            .to_string();
+        let want = link_hash(&sb, &media_id, exp);
         if exp < sb.now() || q.get("hash") != Some(&want) {
             return Err(GErr::new(100, "URL signature expired").status(404));
         }
@@ -413,4 +429,116 @@ pub async fn download_media(
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /sandbox/cdn/{id}?ext&hash`: a Messenger/Instagram attachment, no
+/// token, 404 once the link expired. Faults on `cdn/{id}` apply.
+pub async fn cdn_media(
+    State(sb): State<Sandbox>,
+    Path(media_id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let result: Result<Response, GErr> = async {
+        super::apply_faults(&sb, &format!("cdn/{media_id}"), false).await?;
+        let exp: i64 = q.get("ext").and_then(|e| e.parse().ok()).unwrap_or(0);
+        if exp < sb.now() || q.get("hash") != Some(&link_hash(&sb, &media_id, exp)) {
+            return Err(GErr::new(100, "URL signature expired").status(403));
+        }
+        let Some(m) = db::media_by_id(&sb.db, &media_id).await? else {
+            return Err(GErr::no_object(&media_id, &Method::GET).status(404));
+        };
+        Ok(([(header::CONTENT_TYPE, m.mime_type)], m.content).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// WhatsApp's limits on uploads (reference §6.3), by MIME type.
+fn upload_limit(mime: &str) -> Option<usize> {
+    let base = mime.split(';').next().unwrap_or_default().trim();
+    let mb = 1024 * 1024;
+    Some(match base {
+        "image/jpeg" | "image/png" => 5 * mb,
+        "image/webp" => 500 * 1024,
+        "video/mp4" | "video/3gpp" => 16 * mb,
+        "audio/aac" | "audio/amr" | "audio/mpeg" | "audio/mp4" | "audio/ogg" => 16 * mb,
+        b if b.starts_with("application/") || b.starts_with("text/") => 100 * mb,
+        _ => return None,
+    })
+}
+
+/// `POST {phone_number_id}/media` (multipart: `messaging_product`, `type`,
+/// `file`) → `{"id"}`; the file is then usable in sends and `GET {id}`.
+pub async fn upload(
+    sb: &Sandbox,
+    req: &Req,
+    phone_id: &str,
+    headers: &HeaderMap,
+    body: axum::body::Bytes,
+) -> GResult {
+    use axum::extract::FromRequest;
+    let t = auth(sb, req).await?;
+    let phone = visible_asset(sb, req, &t, phone_id, &["phone"]).await?;
+    let ctype = headers
+        .get(header::CONTENT_TYPE)
+        .cloned()
+        .unwrap_or(axum::http::HeaderValue::from_static("text/plain"));
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .header(header::CONTENT_TYPE, ctype)
+        .body(axum::body::Body::from(body))
+        .map_err(|e| GErr::new(100, format!("(#100) {e}")))?;
+    let mut form = axum::extract::Multipart::from_request(request, &())
+        .await
+        .map_err(|_| GErr::new(100, "(#100) The upload must be multipart/form-data"))?;
+    let (mut product, mut kind, mut file) = (None, None, None);
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name().unwrap_or_default().to_string().as_str() {
+            "messaging_product" => product = field.text().await.ok(),
+            "type" => kind = field.text().await.ok(),
+            "file" => {
+                let part_type = field.content_type().map(str::to_string);
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|_| GErr::new(100, "(#100) The file could not be read"))?;
+                file = Some((bytes, part_type));
+            }
+            _ => {}
+        }
+    }
+    if product.as_deref() != Some("whatsapp") {
+        return Err(GErr::new(
+            100,
+            "(#100) The parameter messaging_product is required.",
+        ));
+    }
+    let Some((bytes, part_type)) = file else {
+        return Err(GErr::new(100, "(#100) The parameter file is required."));
+    };
+    let mime = kind
+        .or(part_type)
+        .ok_or_else(|| GErr::new(100, "(#100) The parameter type is required."))?;
+    let Some(limit) = upload_limit(&mime) else {
+        return Err(GErr::new(131053, "(#131053) Media upload error")
+            .details(format!("Unsupported media type {mime}.")));
+    };
+    if bytes.len() > limit || bytes.is_empty() {
+        return Err(
+            GErr::new(131053, "(#131053) Media upload error").details(format!(
+                "The file is {} bytes; the limit for {mime} is {limit}.",
+                bytes.len()
+            )),
+        );
+    }
+    let m = db::Media {
+        id: super::super::seed::numeric_id(),
+        asset_id: phone.id.clone(),
+        mime_type: mime,
+        sha256: app::services::media::sha256_hex(&bytes),
+        size: bytes.len() as i64,
+        content: bytes.to_vec(),
+    };
+    db::insert_media(&sb.db, &m, sb.now()).await?;
+    Ok(json!({"id": m.id}))
 }

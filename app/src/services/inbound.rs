@@ -1,0 +1,703 @@
+//! Meta webhooks in (SPEC §4.1–4.2): a verified payload is routed to its
+//! channels, normalised into events and written — raw body, events and their
+//! deliveries — in one transaction before Meta gets its 200.
+//!
+//! Writes go through one writer task per process that commits a batch of
+//! payloads per transaction (group commit): with `synchronous=FULL` each commit
+//! costs an fsync, and sharing it keeps throughput from collapsing to one
+//! fsync per request. Nobody is answered before their batch is committed.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::domain::events::{Item, MessageStatus, MetaErrorRef, Route, Routed};
+use crate::error::{AppError, AppResult};
+use crate::services::{account_events, fanout, licenses, media};
+
+const TEMPLATE_EVENT: &str = "template.status_updated";
+use crate::state::AppState;
+use crate::store;
+use crate::store::channels::Channel;
+use crate::store::messages::Message;
+
+/// Most payloads committed in one transaction.
+const MAX_BATCH: usize = 128;
+/// Payloads waiting for the writer before senders are made to wait.
+const QUEUE: usize = 4096;
+
+/// A Meta POST whose signature verified.
+#[derive(Debug)]
+pub struct Received {
+    /// The app whose secret verified it (`None` for the platform app).
+    pub meta_app_id: Option<String>,
+    pub body: Vec<u8>,
+}
+
+struct Job {
+    received: Received,
+    routed: Result<Vec<Routed>, String>,
+    reply: Option<oneshot::Sender<AppResult<()>>>,
+}
+
+/// The handle of the group-commit writer kept in `AppState`.
+#[derive(Clone)]
+pub struct Ingest {
+    tx: mpsc::Sender<Job>,
+    rx: Arc<Mutex<Option<mpsc::Receiver<Job>>>>,
+}
+
+impl Default for Ingest {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Ingest {
+    pub fn new() -> Ingest {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        Ingest {
+            tx,
+            rx: Arc::new(Mutex::new(Some(rx))),
+        }
+    }
+}
+
+fn unavailable() -> AppError {
+    AppError::unavailable("the webhook could not be stored right now; Meta will retry")
+}
+
+/// Parses, stores and fans out one verified payload; returns once it is
+/// committed. A body that is not Meta JSON is still stored (as orphaned).
+pub async fn accept(state: &AppState, received: Received) -> AppResult<()> {
+    let routed = crate::meta::webhook::parse(&received.body);
+    let (reply, wait) = oneshot::channel();
+    state
+        .ingest
+        .tx
+        .send(Job {
+            received,
+            routed,
+            reply: Some(reply),
+        })
+        .await
+        .map_err(|_| unavailable())?;
+    wait.await.map_err(|_| unavailable())?
+}
+
+/// Starts the writer task (once per state).
+pub fn spawn_writer(state: &AppState) {
+    let Some(rx) = state.ingest.rx.lock().ok().and_then(|mut r| r.take()) else {
+        return;
+    };
+    tokio::spawn(writer(state.clone(), rx));
+}
+
+async fn writer(state: AppState, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        let started = std::time::Instant::now();
+        match commit(&state, &batch).await {
+            Ok(()) => finish(&mut batch, || Ok(())),
+            Err(e) if batch.len() == 1 => {
+                tracing::error!(error = %e, "storing a Meta webhook failed");
+                finish(&mut batch, unavailable_err);
+            }
+            Err(e) => {
+                // One bad payload must not fail its neighbours: retry alone.
+                tracing::warn!(error = %e, size = batch.len(), "batch failed; storing payloads one by one");
+                for job in &mut batch {
+                    let one = std::slice::from_ref(job);
+                    let r = commit(&state, one).await.map_err(|e| {
+                        tracing::error!(error = %e, "storing a Meta webhook failed");
+                        unavailable()
+                    });
+                    if let Some(reply) = job.reply.take() {
+                        let _ = reply.send(r);
+                    }
+                }
+            }
+        }
+        state.metrics.observe_request(
+            "ingest_batch",
+            200,
+            started.elapsed().as_secs_f64() * 1000.0,
+        );
+        state.relay_wake.notify_waiters();
+        state.media.wake();
+    }
+}
+
+fn unavailable_err() -> AppResult<()> {
+    Err(unavailable())
+}
+
+fn finish(batch: &mut [Job], result: impl Fn() -> AppResult<()>) {
+    for job in batch {
+        if let Some(reply) = job.reply.take() {
+            let _ = reply.send(result());
+        }
+    }
+}
+
+/// Read-only facts looked up once per batch: channels by route, and whether
+/// an account has a license (deliveries are held without one).
+#[derive(Default)]
+struct Lookups {
+    channels: HashMap<Route, Vec<Channel>>,
+    licensed: HashMap<String, bool>,
+    /// Account-event plans by account (template status updates).
+    template_plans: HashMap<String, account_events::Plan>,
+}
+
+impl Lookups {
+    async fn channels(&mut self, state: &AppState, route: &Route) -> AppResult<Vec<Channel>> {
+        if let Some(c) = self.channels.get(route) {
+            return Ok(c.clone());
+        }
+        let found = match route.asset() {
+            Some((t, id)) => store::channels::active_by_asset(&state.db, t, id)
+                .await?
+                .into_iter()
+                .collect(),
+            None => store::channels::active_on_waba(&state.db, route.id()).await?,
+        };
+        self.channels.insert(route.clone(), found.clone());
+        Ok(found)
+    }
+
+    async fn licensed(&mut self, state: &AppState, account_id: &str) -> AppResult<bool> {
+        if let Some(l) = self.licensed.get(account_id) {
+            return Ok(*l);
+        }
+        let l = licenses::entitlement(state, account_id).await?.licenses > 0;
+        self.licensed.insert(account_id.to_string(), l);
+        Ok(l)
+    }
+}
+
+async fn commit(state: &AppState, batch: &[Job]) -> AppResult<()> {
+    let mut lookups = Lookups::default();
+    // Resolve before the transaction so the write lock is held only for writes.
+    let mut plans = Vec::with_capacity(batch.len());
+    for job in batch {
+        let mut routes = Vec::new();
+        let mut orphans = Vec::new();
+        for r in job.routed.as_deref().unwrap_or_default() {
+            let chans = lookups.channels(state, &r.route).await?;
+            if chans.is_empty() {
+                orphans.push(r.route.id().to_string());
+            } else {
+                for c in &chans {
+                    lookups.licensed(state, &c.account_id).await?;
+                    if matches!(r.route, Route::Waba(_))
+                        && !lookups.template_plans.contains_key(&c.account_id)
+                    {
+                        let p = account_events::plan(state, &c.account_id, TEMPLATE_EVENT).await?;
+                        lookups.template_plans.insert(c.account_id.clone(), p);
+                    }
+                }
+                routes.push((r, chans));
+            }
+        }
+        plans.push((job, routes, orphans));
+    }
+    let _turn = state.db.write_turn().await;
+    let mut tx = state.db.begin().await?;
+    // Channels that got an event: their last-event time is written once per
+    // batch, not once per message (one statement less per payload).
+    let mut touched = std::collections::BTreeSet::new();
+    let mut now = state.now();
+    for (job, routes, orphans) in plans {
+        now = state.now();
+        let payload_id = crate::services::new_id();
+        let object = serde_json::from_slice::<Value>(&job.received.body)
+            .ok()
+            .and_then(|v| v.get("object").and_then(Value::as_str).map(str::to_string));
+        store::events::insert_payload(
+            &mut tx,
+            &store::events::InboundPayload {
+                id: payload_id.clone(),
+                meta_app_id: job.received.meta_app_id.clone(),
+                object,
+                body: String::from_utf8_lossy(&job.received.body).into_owned(),
+                orphaned: !orphans.is_empty() || job.routed.is_err(),
+                orphan_assets: (!orphans.is_empty())
+                    .then(|| serde_json::to_string(&orphans).unwrap_or_default()),
+                received_at: now,
+            },
+        )
+        .await?;
+        let mut w = Writer {
+            state,
+            tx: &mut tx,
+            lookups: &lookups,
+            payload_id: &payload_id,
+            now,
+            touched: &mut touched,
+        };
+        for (r, chans) in routes {
+            for item in &r.items {
+                w.item(&chans, item).await?;
+            }
+        }
+    }
+    for channel_id in &touched {
+        store::channels::touch_last_event(&mut tx, channel_id, now).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Writes the events of one payload inside the batch transaction.
+struct Writer<'a> {
+    state: &'a AppState,
+    tx: &'a mut sqlx::AnyConnection,
+    lookups: &'a Lookups,
+    payload_id: &'a str,
+    now: i64,
+    touched: &'a mut std::collections::BTreeSet<String>,
+}
+
+impl Writer<'_> {
+    async fn item(&mut self, chans: &[Channel], item: &Item) -> AppResult<()> {
+        match item {
+            Item::Message {
+                event,
+                dedupe_key,
+                occurred_at,
+                contact,
+                contact_name,
+                data,
+            } => {
+                for ch in chans {
+                    if *event == "message.received" {
+                        store::contacts::seen(
+                            self.tx,
+                            &ch.id,
+                            contact,
+                            contact_name.as_deref(),
+                            *occurred_at,
+                        )
+                        .await?;
+                    }
+                    self.emit(ch, event, dedupe_key, *occurred_at, data.clone(), true)
+                        .await?;
+                    self.touched.insert(ch.id.clone());
+                }
+            }
+            Item::Status {
+                meta_message_id,
+                status,
+                recipient,
+                occurred_at,
+                errors,
+            } => {
+                for ch in chans {
+                    self.status(
+                        ch,
+                        meta_message_id,
+                        *status,
+                        recipient,
+                        *occurred_at,
+                        errors,
+                        true,
+                    )
+                    .await?;
+                    self.touched.insert(ch.id.clone());
+                }
+            }
+            Item::Watermark {
+                status,
+                recipient,
+                watermark,
+                mids,
+                occurred_at,
+            } => {
+                for ch in chans {
+                    self.watermark(ch, *status, recipient, *watermark, mids, *occurred_at)
+                        .await?;
+                    self.touched.insert(ch.id.clone());
+                }
+            }
+            Item::TemplateStatus {
+                dedupe_key,
+                occurred_at,
+                data,
+            } => {
+                // The local copies first, then one account event per account on the WABA.
+                if let Some(waba) = chans.first().and_then(|c| c.waba_id.as_deref()) {
+                    crate::services::templates::record_status(
+                        self.tx,
+                        waba,
+                        data,
+                        *occurred_at,
+                        self.now,
+                    )
+                    .await?;
+                }
+                let mut seen = std::collections::HashSet::new();
+                for ch in chans {
+                    if seen.insert(ch.account_id.clone()) {
+                        self.account_event(&ch.account_id, dedupe_key, *occurred_at, data)
+                            .await?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn account_event(
+        &mut self,
+        account_id: &str,
+        dedupe_key: &str,
+        occurred_at: i64,
+        data: &Value,
+    ) -> AppResult<()> {
+        let Some(plan) = self.lookups.template_plans.get(account_id) else {
+            return Ok(());
+        };
+        account_events::record_in(
+            self.tx,
+            self.state,
+            plan,
+            TEMPLATE_EVENT,
+            Some(dedupe_key),
+            occurred_at,
+            data.clone(),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Stores one channel event; delivers it when `deliver` and the customer
+    /// enabled it. Returns false for a duplicate.
+    async fn emit(
+        &mut self,
+        ch: &Channel,
+        event: &str,
+        dedupe_key: &str,
+        occurred_at: i64,
+        data: Value,
+        deliver: bool,
+    ) -> AppResult<bool> {
+        let event_id = fanout::new_event_id();
+        // Media (SPEC §4.4): the file gets its Switchboard id here and Meta's
+        // side of it (source URL, media id) leaves what customers see.
+        let (data, media) = media::prepare_inbound(ch, data);
+        let body = fanout::channel_body(
+            &event_id,
+            event,
+            &ch.id,
+            &ch.channel_type,
+            occurred_at,
+            data,
+        );
+        let targets: Vec<_> = if deliver && fanout::channel_wants(ch, event) {
+            fanout::channel_target(ch).into_iter().collect()
+        } else {
+            vec![]
+        };
+        let held = !self
+            .lookups
+            .licensed
+            .get(&ch.account_id)
+            .copied()
+            .unwrap_or(false);
+        let stored = fanout::record(
+            self.tx,
+            &self.state.cipher,
+            self.now,
+            &event_id,
+            &fanout::NewEvent {
+                account_id: ch.account_id.clone(),
+                channel_id: Some(ch.id.clone()),
+                event: event.to_string(),
+                dedupe_key: Some(dedupe_key.to_string()),
+                inbound_payload_id: Some(self.payload_id.to_string()),
+                occurred_at,
+            },
+            &body,
+            &targets,
+            held,
+        )
+        .await?;
+        // ... and is downloaded after the commit: a media_jobs row, and the
+        // event's deliveries not due until the media worker filled media.url.
+        if let (Some(ev), Some(m)) = (&stored, media) {
+            media::await_download(self.tx, ch, ev, m, self.now).await?;
+        }
+        Ok(stored.is_some())
+    }
+
+    /// A WhatsApp status for one message: mapped to the Switchboard id, never
+    /// backwards, with the statuses it implies first, and read cascading.
+    /// With `may_park`, a status for an unknown id waits while a send on the
+    /// channel is at Meta (it is likely that send's).
+    #[allow(clippy::too_many_arguments)] // the fields of one Meta status
+    async fn status(
+        &mut self,
+        ch: &Channel,
+        meta_message_id: &str,
+        status: MessageStatus,
+        recipient: &str,
+        occurred_at: i64,
+        errors: &[MetaErrorRef],
+        may_park: bool,
+    ) -> AppResult<()> {
+        let mut msg = store::messages::by_meta_id(self.tx, &ch.id, meta_message_id).await?;
+        if msg.is_none() && may_park {
+            if store::messages::sending_on(self.tx, &ch.id, self.now).await? {
+                // Meta may report a send before the send has stored the id
+                // Meta answered with: wait for it (applied by messages::sent).
+                let early = store::early_statuses::EarlyStatus {
+                    id: crate::services::new_id(),
+                    channel_id: ch.id.clone(),
+                    meta_message_id: meta_message_id.to_string(),
+                    payload_id: self.payload_id.to_string(),
+                    status,
+                    recipient: recipient.to_string(),
+                    occurred_at,
+                    errors: errors.to_vec(),
+                    received_at: self.now,
+                };
+                store::early_statuses::park(self.tx, &early).await?;
+                return Ok(());
+            }
+            // A send that finished since the first look has its id now.
+            msg = store::messages::by_meta_id(self.tx, &ch.id, meta_message_id).await?;
+        }
+        let Some(msg) = msg else {
+            // Sent outside Switchboard (another tool, the Business app): still
+            // reported, without a Switchboard id.
+            let data = status_data(None, status, recipient, meta_message_id, errors);
+            let key = format!("st:meta:{meta_message_id}:{}", status.as_str());
+            self.emit(ch, status.event(), &key, occurred_at, data, true)
+                .await?;
+            return Ok(());
+        };
+        if status.rank() <= msg.status_rank {
+            // Late or repeated: kept for the record, not delivered.
+            let key = format!("st:{}:{}:late", msg.id, status.as_str());
+            let data = status_data(Some(&msg), status, recipient, meta_message_id, errors);
+            self.emit(ch, status.event(), &key, occurred_at, data, false)
+                .await?;
+            return Ok(());
+        }
+        self.advance(ch, &msg, status, occurred_at, errors).await?;
+        if status == MessageStatus::Read {
+            let earlier = store::messages::below_rank_until(
+                self.tx,
+                &ch.id,
+                &msg.recipient,
+                MessageStatus::Read.rank(),
+                msg.created_at,
+            )
+            .await?;
+            for m in earlier.iter().filter(|m| m.id != msg.id) {
+                self.advance(ch, m, MessageStatus::Read, occurred_at, &[])
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Messenger/Instagram delivery or read watermark: every earlier outbound
+    /// message to the user (and the named mids) moves forward.
+    async fn watermark(
+        &mut self,
+        ch: &Channel,
+        status: MessageStatus,
+        recipient: &str,
+        watermark: i64,
+        mids: &[String],
+        occurred_at: i64,
+    ) -> AppResult<()> {
+        let mut covered =
+            store::messages::below_rank_until(self.tx, &ch.id, recipient, status.rank(), watermark)
+                .await?;
+        for mid in mids {
+            if let Some(m) = store::messages::by_meta_id(self.tx, &ch.id, mid).await?
+                && m.status_rank < status.rank()
+                && m.status != MessageStatus::Failed.as_str()
+                && !covered.iter().any(|c| c.id == m.id)
+            {
+                covered.push(m);
+            }
+        }
+        covered.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        for m in &covered {
+            self.advance(ch, m, status, occurred_at, &[]).await?;
+        }
+        Ok(())
+    }
+
+    /// Moves `msg` to `status`, emitting first the statuses it implies (a read
+    /// of a message never reported delivered is also its delivery; WhatsApp's
+    /// `sent` likewise), each delivered only if enabled.
+    async fn advance(
+        &mut self,
+        ch: &Channel,
+        msg: &Message,
+        status: MessageStatus,
+        occurred_at: i64,
+        errors: &[MetaErrorRef],
+    ) -> AppResult<()> {
+        let mut steps = Vec::new();
+        if status != MessageStatus::Failed {
+            if ch.channel_type == "whatsapp"
+                && msg.status_rank < MessageStatus::Sent.rank()
+                && status > MessageStatus::Sent
+            {
+                steps.push(MessageStatus::Sent);
+            }
+            if msg.status_rank < MessageStatus::Delivered.rank()
+                && status > MessageStatus::Delivered
+            {
+                steps.push(MessageStatus::Delivered);
+            }
+        }
+        steps.push(status);
+        for s in steps {
+            let errs: &[MetaErrorRef] = if s == status { errors } else { &[] };
+            let data = status_data(
+                Some(msg),
+                s,
+                &msg.recipient,
+                msg.meta_message_id.as_deref().unwrap_or_default(),
+                errs,
+            );
+            let key = format!("st:{}:{}", msg.id, s.as_str());
+            self.emit(ch, s.event(), &key, occurred_at, data, true)
+                .await?;
+        }
+        let error = errors.first().map(|e| format!("{} ({})", e.title, e.code));
+        store::messages::advance(
+            self.tx,
+            &msg.id,
+            status.as_str(),
+            status.rank(),
+            error.as_deref(),
+            self.now,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+/// How long a parked status waits for its send before it is reported as a
+/// status of an unknown message. Longer than a send's first-attempt lease, so
+/// by then the send has recorded its id or given up.
+pub const EARLY_STATUS_WAIT_MS: i64 = 2 * 60_000;
+
+/// Applies the statuses that arrived before the send `meta_message_id`
+/// recorded its id, inside the send's transaction. True when events were
+/// written (the relay has work).
+pub(crate) async fn apply_early_statuses(
+    state: &AppState,
+    tx: &mut sqlx::AnyConnection,
+    ch: &Channel,
+    meta_message_id: &str,
+    licensed: bool,
+    now: i64,
+) -> AppResult<bool> {
+    let early = store::early_statuses::take(tx, &ch.id, meta_message_id).await?;
+    if early.is_empty() {
+        return Ok(false);
+    }
+    let mut lookups = Lookups::default();
+    lookups.licensed.insert(ch.account_id.clone(), licensed);
+    apply(state, tx, &lookups, ch, &early, now).await?;
+    Ok(true)
+}
+
+/// Applies parked statuses whose send recorded its id after all (the two
+/// transactions crossed), and reports those whose send never did within
+/// [`EARLY_STATUS_WAIT_MS`] (sent by another tool, or a send lost with its
+/// process) as they would have been on arrival. Returns how many.
+pub async fn release_early_statuses(state: &AppState) -> AppResult<usize> {
+    if !store::early_statuses::any(&state.db).await? {
+        return Ok(0);
+    }
+    let now = state.now();
+    let _turn = state.db.write_turn().await;
+    let mut tx = state.db.begin().await?;
+    let early = store::early_statuses::take_due(&mut tx, now - EARLY_STATUS_WAIT_MS, 100).await?;
+    let mut lookups = Lookups::default();
+    for e in &early {
+        // A deleted channel takes its parked statuses with it.
+        let Some(ch) = store::channels::by_id(&state.db, &e.channel_id).await? else {
+            continue;
+        };
+        lookups.licensed(state, &ch.account_id).await?;
+        apply(state, &mut tx, &lookups, &ch, std::slice::from_ref(e), now).await?;
+    }
+    tx.commit().await?;
+    if !early.is_empty() {
+        state.relay_wake.notify_one();
+    }
+    Ok(early.len())
+}
+
+/// Runs parked statuses through the ingest's status rule, never parking again.
+async fn apply(
+    state: &AppState,
+    tx: &mut sqlx::AnyConnection,
+    lookups: &Lookups,
+    ch: &Channel,
+    early: &[store::early_statuses::EarlyStatus],
+    now: i64,
+) -> AppResult<()> {
+    let mut touched = std::collections::BTreeSet::new();
+    for e in early {
+        let mut w = Writer {
+            state,
+            tx: &mut *tx,
+            lookups,
+            payload_id: &e.payload_id,
+            now,
+            touched: &mut touched,
+        };
+        w.status(
+            ch,
+            &e.meta_message_id,
+            e.status,
+            &e.recipient,
+            e.occurred_at,
+            &e.errors,
+            false,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// `data` of `message.sent|delivered|read|failed` (SPEC §4.2).
+fn status_data(
+    msg: Option<&Message>,
+    status: MessageStatus,
+    recipient: &str,
+    meta_message_id: &str,
+    errors: &[MetaErrorRef],
+) -> Value {
+    let mut data = json!({
+        "message_id": msg.map(|m| m.id.clone()),
+        "status": status.as_str(),
+        "recipient": recipient,
+        "meta_message_id": meta_message_id,
+    });
+    if status == MessageStatus::Failed {
+        data["error"] = json!(errors.first().map(|e| e.title.clone()));
+        data["errors"] = json!(errors);
+    }
+    data
+}
