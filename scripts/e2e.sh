@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Playwright suite against the built binary: a fresh SQLite database,
-# sandbox mode, a loopback port. Expects `cargo leptos build` to have run.
+# sandbox mode, a loopback port. Expects the Portal's browser side in target/site
+# (`cargo leptos build --frontend-only`) and the server binary `cargo test` built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PORT=${E2E_PORT:-3100}

@@ -19,7 +19,7 @@ use app::{App, shell};
 use axum::Router;
 use axum::http::HeaderName;
 use axum::middleware;
-use axum::routing::get;
+use axum::routing::{any, get};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use tower_http::catch_panic::CatchPanicLayer;
@@ -65,8 +65,15 @@ pub async fn build_state(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::R
     let mut leptos_options = get_configuration(None)
         .context("reading LEPTOS_* settings")?
         .leptos_options;
+    // cargo-leptos passes the output name at build time; a binary built by
+    // plain `cargo` (the one the test suite builds and runs) has none, and its
+    // pages would then load `/pkg/.js`. The name is fixed in Cargo.toml.
+    if leptos_options.output_name.is_empty() {
+        leptos_options.output_name = "portal".into();
+    }
     leptos_options.site_root = config.site_root.display().to_string().into();
     leptos_options.site_addr = config.listen;
+    let media = app::services::media::MediaStore::new(&config, &key).map_err(anyhow::Error::msg)?;
     Ok(AppState {
         rate_limiter: RateLimiter::new(config.rate_limit_per_minute),
         cipher: Cipher::new(&key),
@@ -78,6 +85,9 @@ pub async fn build_state(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::R
         metrics: Arc::new(Metrics::default()),
         leptos_options,
         accepting: Arc::new(AtomicBool::new(true)),
+        ingest: app::services::inbound::Ingest::new(),
+        relay_wake: Arc::new(tokio::sync::Notify::new()),
+        media,
     })
 }
 
@@ -168,16 +178,9 @@ pub fn router(state: AppState) -> Router {
             tower_sessions::cookie::time::Duration::days(14),
         ));
     let request_id = HeaderName::from_static("x-request-id");
-    let mut base = Router::new();
-    if state.config.sandbox() {
-        base = base.nest("/sandbox", crate::sandbox::router(&state));
-    }
-    base.route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
-        .route("/api/docs", get(app::web::docs::page))
-        .nest("/api/v1", app::api::router(state.clone()))
-        .merge(app::hosted::router())
+    // The Portal's pages (and its server functions), each page render under
+    // a deadline (see `page_watchdog`).
+    let portal_pages = Router::new()
         .leptos_routes_with_context(
             &state,
             routes,
@@ -187,6 +190,25 @@ pub fn router(state: AppState) -> Router {
             },
             move || shell(leptos_options.clone()),
         )
+        .layer(middleware::from_fn_with_state(
+            crate::page_watchdog::DEADLINE,
+            crate::page_watchdog::watch,
+        ));
+    let mut base = Router::new();
+    if state.config.sandbox() {
+        base = base.nest("/sandbox", crate::sandbox::router(&state));
+    }
+    base.route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route("/api/docs", get(app::web::docs::page))
+        .nest("/api/v1", app::api::router(state.clone()))
+        .route("/api/v1/", any(app::api::not_found))
+        .merge(app::hosted::router())
+        .merge(app::web::meta_webhooks::router())
+        .merge(app::web::billing::router())
+        .merge(app::web::media::router())
+        .merge(portal_pages)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
@@ -240,6 +262,9 @@ fn spawn_housekeeping(state: &AppState) {
             if let Err(e) = app::store::throttle::purge_before(&state.db, cutoff).await {
                 tracing::warn!(error = %e, "log-in failure clean-up failed");
             }
+            if let Err(e) = app::services::deliveries::purge_expired(&state).await {
+                tracing::warn!(error = %e, "event retention purge failed");
+            }
         }
     });
 }
@@ -252,9 +277,11 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     spawn_housekeeping(&state);
+    app::services::inbound::spawn_writer(&state);
     if state.config.sandbox() {
         crate::sandbox::spawn_workers(&state);
     }
+    let workers = crate::workers::spawn(&state);
     let app = router(state.clone());
     let accepting = state.accepting.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -273,7 +300,7 @@ pub async fn serve(
     });
     let drained = async { server.await.context("HTTP server failed") };
     let limited_state = state.accepting.clone();
-    tokio::select! {
+    let result = tokio::select! {
         r = drained => r,
         _ = async move {
             // Only counts once shutdown began.
@@ -283,7 +310,11 @@ pub async fn serve(
             tracing::warn!("in-flight requests did not finish within 10 s; stopping anyway");
             Ok(())
         }
-    }
+    };
+    // Also when the server ended on its own: the workers stop on this flag.
+    state.accepting.store(false, Ordering::SeqCst);
+    workers.stop().await;
+    result
 }
 
 /// SIGINT or SIGTERM.
@@ -310,6 +341,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     println!("Switchboard {} starting with:", app::VERSION);
     for (name, value) in config.describe() {
         println!("  {name:<22} {value}");
+    }
+    if !config.sandbox() && config.billing_provider == app::config::BillingProviderKind::Sandbox {
+        // The sandbox checkout grants licenses on a click: fine for a private
+        // installation, not for one where strangers can sign up.
+        tracing::warn!(
+            "live mode with SWITCHBOARD_BILLING_PROVIDER=sandbox: anyone who signs up can buy licenses on the built-in test checkout; set it to stripe for a public installation"
+        );
     }
     let state = build_state(config, Arc::new(SystemClock)).await?;
     let listener = tokio::net::TcpListener::bind(listen)
