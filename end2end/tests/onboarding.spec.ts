@@ -12,8 +12,24 @@ async function fakeCustomerSite(page: Page) {
   await page.route("**/favicon.ico", (r) => r.fulfill({ status: 204 }));
 }
 
-test("a customer creates a link; their end user connects WhatsApp through it without logging in", async ({ page, browser }) => {
+test("a customer creates a link; their end user connects WhatsApp through it without logging in", async ({ page, browser, request }) => {
   const errors = watchConsole(page);
+  // A WhatsApp Business account of its own with two numbers, so no other
+  // test's channel is in the way and the picker has a choice to offer.
+  const created = await request.post("/sandbox/api/assets", {
+    data: { kind: "whatsapp", name: "Corner Bakery WABA", verified_name: "Corner Bakery" },
+  });
+  expect(created.status()).toBe(201);
+  const assets = (await created.json()).assets;
+  const waba = assets.find((a: any) => a.kind === "waba");
+  const second = await request.post("/sandbox/api/assets", {
+    data: { kind: "whatsapp", waba_id: waba.id, verified_name: "Corner Bakery" },
+  });
+  expect(second.status()).toBe(201);
+  const phoneIds = [
+    assets.find((a: any) => a.kind === "phone").id,
+    (await second.json()).assets.find((a: any) => a.kind === "phone").id,
+  ];
   await signUp(page, uniqueEmail("onboarding"), "Bakery Supplies");
 
   // The redirect URL must fit one of the account's redirect URIs.
@@ -56,6 +72,10 @@ test("a customer creates a link; their end user connects WhatsApp through it wit
   await expect(end.getByText("relayed to Bakery Supplies")).toBeVisible();
   await end.click("#continue");
   await expect(end).toHaveURL(/\/sandbox\/dialog\/oauth/);
+  for (const box of await end.locator("input[name=asset]").all()) {
+    const value = await box.getAttribute("value");
+    if (value !== waba.id && !phoneIds.includes(value!)) await box.uncheck();
+  }
   await end.getByRole("button", { name: "Continue" }).click();
   // Two numbers were shared: the picker asks for one (the first is preselected).
   await expect(end.getByRole("button", { name: "Connect" })).toBeVisible();

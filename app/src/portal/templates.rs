@@ -495,19 +495,26 @@ pub async fn send_test_template(
 #[component]
 pub fn TemplateTestBox(channel_id: String) -> impl IntoView {
     let action = ServerAction::<SendTestTemplate>::new();
-    let id = channel_id.clone();
+    let id = StoredValue::new(channel_id.clone());
     // Client-side only: this box lives inside the channel page's own
-    // Suspend, where a server-rendered resource would be created twice.
+    // Suspend, where a server-rendered resource would be created twice. The
+    // list is also only rendered once the page is hydrated: a Transition over
+    // a LocalResource hydrated against the server's fallback failed now and
+    // then, depending on when the templates request answered, and the
+    // hydration panic left the whole channel page dead.
     let templates = LocalResource::new(move || approved_templates(channel_id.clone()));
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
     view! {
         <div id="send-template-box" class="mt-6 border-t border-slate-100 pt-4">
             <p class="mb-3 text-sm text-slate-600">
                 "Or send an approved template (works outside the 24-hour window), through "
                 <code class="rounded bg-slate-100 px-1">"POST /api/v1/messages/send-template"</code>"."
             </p>
+            <Show when=move || hydrated.get() fallback=|| view! { <Loading text="Loading templates…"/> }>
             <Transition fallback=|| view! { <Loading text="Loading templates…"/> }>
                 {move || {
-                    let id = id.clone();
+                    let id = id.get_value();
                     Suspend::new(async move {
                         match templates.await {
                             Err(e) => view! { <p class="text-xs text-slate-500">{error_text(&e)}</p> }.into_any(),
@@ -539,6 +546,7 @@ pub fn TemplateTestBox(channel_id: String) -> impl IntoView {
                     })
                 }}
             </Transition>
+            </Show>
             <div id="send-template-result" class="mt-3">
                 {move || action.value().get().map(|r| match r {
                     Ok(s) => view! {
