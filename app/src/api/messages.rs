@@ -33,18 +33,32 @@ pub async fn send(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendRequest>,
 ) -> AppResult<Response> {
-    let idempotency_key = match headers.get("idempotency-key") {
-        Some(v) => Some(v.to_str().map_err(|_| {
-            AppError::validation("Idempotency-Key: 1 to 255 visible ASCII characters")
-        })?),
-        None => None,
-    };
-    let result = messages::send(&state, &key.account_id, &body, idempotency_key).await?;
+    let result = messages::send(&state, &key.account_id, &body, idempotency_key(&headers)?).await?;
+    Ok(send_answer(result))
+}
+
+/// The `Idempotency-Key` header of a send, when given. Its length and
+/// characters are checked by the send service; a value that is not text at
+/// all is refused here.
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> AppResult<Option<&str>> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str().map_err(|_| {
+                AppError::validation("Idempotency-Key: 1 to 255 visible ASCII characters")
+            })
+        })
+        .transpose()
+}
+
+/// A send's answer: the result, marked `Idempotent-Replayed: true` when it
+/// is the stored answer of an earlier request with the same key.
+pub(crate) fn send_answer(result: SendResult) -> Response {
     let replayed = result.replayed;
     let mut res = axum::Json(result).into_response();
     if replayed {
         res.headers_mut()
             .insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    Ok(res)
+    res
 }

@@ -4,14 +4,14 @@
 
 use axum::Extension;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::domain;
 use crate::domain::templates::TemplateView;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::services::keys::KeyContext;
 use crate::services::profiles::{self, ProfileAnswer};
 use crate::services::templates::{
@@ -171,20 +171,9 @@ pub async fn send_template(
     headers: HeaderMap,
     ApiJson(body): ApiJson<SendTemplateRequest>,
 ) -> AppResult<Response> {
-    let idempotency_key = match headers.get("idempotency-key") {
-        Some(v) => Some(v.to_str().map_err(|_| {
-            AppError::validation("Idempotency-Key: 1 to 255 visible ASCII characters")
-        })?),
-        None => None,
-    };
+    let idempotency_key = super::messages::idempotency_key(&headers)?;
     let result = templates::send(&state, &key.account_id, &body, idempotency_key).await?;
-    let replayed = result.replayed;
-    let mut res = axum::Json(result).into_response();
-    if replayed {
-        res.headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    }
-    Ok(res)
+    Ok(super::messages::send_answer(result))
 }
 
 /// An Instagram or Messenger user's profile, cached 5 minutes.
