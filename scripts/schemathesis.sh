@@ -114,7 +114,8 @@ browser = requests.Session()
 r = expect(browser.get(setup.json()["setup_url"], allow_redirects=False), 302)
 form = up.parse_qsl(up.urlsplit(r.headers["location"]).query)
 form += [("action", "continue"), ("asset", phone)]
-r = expect(browser.post(f"{base}/sandbox/dialog/oauth", data=form, allow_redirects=False), 302)
+r = expect(browser.post(f"{base}/sandbox/dialog/oauth", headers={"Origin": base}, data=form,
+                        allow_redirects=False), 302)
 r = browser.get(r.headers["location"], allow_redirects=False)
 if r.status_code == 200:  # the picker: the sandbox WABA has two numbers
     session = r.text.split('name="session" value="')[1].split('"')[0]

@@ -98,6 +98,9 @@ pub struct Config {
     pub stripe_price_pro: Option<String>,
     /// Where media files live and how long their links last (SPEC §4.4).
     pub media: MediaSettings,
+    /// `SWITCHBOARD_TRUSTED_PROXIES`: reverse proxies whose `X-Forwarded-For`
+    /// names the client for throttles (SPEC §14).
+    pub trusted_proxies: crate::web::client_ip::TrustedProxies,
 }
 
 /// Media storage: a local directory (default `<data dir>/media`) or an
@@ -417,6 +420,16 @@ impl Config {
         );
 
         let billing_provider = match get("SWITCHBOARD_BILLING_PROVIDER").as_deref() {
+            // The sandbox checkout grants licenses on a click: the default
+            // only where Meta is the sandbox too. A live installation takes it
+            // only when chosen by name (a private installation, say).
+            None if !sandbox => {
+                errors.push(bad(
+                    "SWITCHBOARD_BILLING_PROVIDER",
+                    "must be set in live mode: `stripe` to take payments, or `sandbox` explicitly to let anyone who signs up give themselves licenses on the built-in test checkout",
+                ));
+                BillingProviderKind::Sandbox
+            }
             None | Some("sandbox") => BillingProviderKind::Sandbox,
             Some("stripe") => BillingProviderKind::Stripe,
             Some(other) => {
@@ -474,6 +487,13 @@ impl Config {
         }
 
         let media = media_settings(&get, &mut errors);
+        let trusted_proxies = crate::web::client_ip::TrustedProxies::parse(
+            &get("SWITCHBOARD_TRUSTED_PROXIES").unwrap_or_default(),
+        )
+        .unwrap_or_else(|e| {
+            errors.push(bad("SWITCHBOARD_TRUSTED_PROXIES", e));
+            Default::default()
+        });
 
         if !errors.is_empty() {
             return Err(errors);
@@ -516,6 +536,7 @@ impl Config {
             stripe_price_starter,
             stripe_price_pro,
             media,
+            trusted_proxies,
         })
     }
 
@@ -616,6 +637,7 @@ impl Config {
                 },
             ),
             ("media_url_ttl_hours", self.media.url_ttl_hours.to_string()),
+            ("trusted_proxies", self.trusted_proxies.describe()),
         ]
     }
 }
@@ -863,6 +885,7 @@ mod tests {
         );
         let mut with_id = live.to_vec();
         with_id.push(("SWITCHBOARD_META_CONFIG_ID_WHATSAPP", "123456"));
+        with_id.push(("SWITCHBOARD_BILLING_PROVIDER", "sandbox"));
         with_id.push(("SWITCHBOARD_META_API_VERSION", "v25.0"));
         let c = Config::from_map(&map(&with_id)).unwrap();
         assert_eq!(c.meta_graph_url, "https://graph.facebook.com");
@@ -924,6 +947,7 @@ mod tests {
             ("SWITCHBOARD_META_APP_SECRET", "s"),
             ("SWITCHBOARD_META_VERIFY_TOKEN", "v"),
             ("SWITCHBOARD_META_CONFIG_ID_WHATSAPP", "1"),
+            ("SWITCHBOARD_BILLING_PROVIDER", "sandbox"),
             (
                 "SWITCHBOARD_SECRET_KEY",
                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
@@ -971,6 +995,28 @@ mod tests {
         assert_eq!(c.stripe_api_base, "http://127.0.0.1:9");
         let banner = format!("{:?}", c.describe());
         assert!(!banner.contains("sk_test_abc") && !banner.contains("whsec_abc"));
+    }
+
+    #[test]
+    fn live_mode_takes_the_sandbox_billing_provider_only_by_name() {
+        let live = [
+            ("SWITCHBOARD_META_MODE", "live"),
+            ("SWITCHBOARD_META_APP_ID", "900000000000001"),
+            ("SWITCHBOARD_META_APP_SECRET", "s"),
+            ("SWITCHBOARD_META_VERIFY_TOKEN", "v"),
+            ("SWITCHBOARD_META_CONFIG_ID_WHATSAPP", "1"),
+            (
+                "SWITCHBOARD_SECRET_KEY",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ),
+        ];
+        let errs = Config::from_map(&map(&live)).err().unwrap();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert!(errs[0].0.starts_with("SWITCHBOARD_BILLING_PROVIDER"));
+        let mut chosen = live.to_vec();
+        chosen.push(("SWITCHBOARD_BILLING_PROVIDER", "sandbox"));
+        let c = Config::from_map(&map(&chosen)).unwrap();
+        assert_eq!(c.billing_provider, BillingProviderKind::Sandbox);
     }
 
     #[test]

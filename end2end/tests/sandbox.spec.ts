@@ -2,12 +2,15 @@ import { expect, test } from "@playwright/test";
 import { hydrated, signUp, uniqueEmail, watchConsole } from "./helpers";
 
 const APP_ID = process.env.SANDBOX_APP_ID ?? "900000000000042";
-const LANDING = "http://127.0.0.1:9/landing"; // never contacted: the browser is stopped there
+const BASE = process.env.BASE_URL ?? "http://127.0.0.1:3100";
+// The sandbox app's one valid redirect URI is this installation's own
+// callback; the browser is stopped there instead of running the callback.
+const LANDING = `${BASE}/setup/callback`;
 
-async function openDialog(page, params: Record<string, string>) {
+async function openDialog(page, params: Record<string, string>, redirectUri = LANDING) {
   // Capture the redirect instead of loading the landing page.
-  await page.route("http://127.0.0.1:9/**", (r) => r.fulfill({ status: 200, body: "landed" }));
-  const q = new URLSearchParams({ client_id: APP_ID, redirect_uri: LANDING, response_type: "code", ...params });
+  await page.route((url: URL) => url.pathname === "/setup/callback", (r) => r.fulfill({ status: 200, body: "landed" }));
+  const q = new URLSearchParams({ client_id: APP_ID, redirect_uri: redirectUri, response_type: "code", ...params });
   await page.goto(`/sandbox/dialog/oauth?${q}`);
 }
 
@@ -16,7 +19,7 @@ test("sandbox dialog: Continue returns a code and the state", async ({ page }) =
   await expect(page.getByText("Sandbox Business").first()).toBeVisible();
   await expect(page.locator("input[name=asset]").first()).toBeChecked();
   await page.getByRole("button", { name: "Continue" }).click();
-  await expect(page).toHaveURL(/^http:\/\/127\.0\.0\.1:9\/landing\?/);
+  await expect(page).toHaveURL(/\/setup\/callback\?/);
   const url = new URL(page.url());
   expect(url.searchParams.get("code")).toBeTruthy();
   expect(url.searchParams.get("state")).toBe("st-123");
@@ -27,13 +30,20 @@ test("sandbox dialog: Cancel returns access_denied like Meta", async ({ page }) 
   await openDialog(page, { state: "st-456", config_id: "800000000000001" });
   await expect(page.getByText("WhatsApp").first()).toBeVisible();
   await page.getByRole("button", { name: "Cancel" }).click();
-  await expect(page).toHaveURL(/^http:\/\/127\.0\.0\.1:9\/landing\?/);
+  await expect(page).toHaveURL(/\/setup\/callback\?/);
   const url = new URL(page.url());
   expect(url.searchParams.get("error")).toBe("access_denied");
   expect(url.searchParams.get("error_reason")).toBe("user_denied");
   expect(url.searchParams.get("error_description")).toBeTruthy();
   expect(url.searchParams.get("state")).toBe("st-456");
   expect(url.searchParams.get("code")).toBeNull();
+});
+
+test("sandbox dialog: a redirect_uri this installation did not issue gets an error page", async ({ page }) => {
+  await page.route("https://elsewhere.example/**", (r) => r.fulfill({ status: 200, body: "should not land" }));
+  await openDialog(page, { state: "st-789" }, "https://elsewhere.example/cb");
+  await expect(page.getByText("URL blocked")).toBeVisible();
+  await expect(page.getByRole("button", { name: "Continue" })).toHaveCount(0);
 });
 
 test("sandbox phone: write as an end user and see the business's messages live", async ({ page, request }) => {

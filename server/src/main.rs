@@ -60,6 +60,15 @@ enum AdminCommand {
         #[arg(long)]
         with_key: bool,
     },
+    /// Set a new password for a user (all their sessions end). For a user
+    /// locked out where no mail reaches them, e.g. a sandbox installation
+    /// without SMTP, whose Mailbox shows mail only to signed-in users.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+    },
     /// Grant licenses to an account (source `enterprise`). Granting the same
     /// tier again replaces the quantity and end date of that grant.
     GrantLicense {
@@ -193,6 +202,12 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                 println!("api_key={}", key.secret);
             }
         }
+        AdminCommand::ResetPassword { email, password } => {
+            let user = app::services::accounts::set_password_by_operator(&state, &email, &password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.public_detail()))?;
+            println!("password changed for {} (user_id={})", user.email, user.id);
+        }
         AdminCommand::GrantLicense {
             account,
             tier,
@@ -225,7 +240,13 @@ async fn admin(config: Config, command: AdminCommand) -> anyhow::Result<()> {
                     o.orphan_assets.as_deref().unwrap_or("(not Meta JSON)")
                 );
                 if bodies {
-                    println!("  {}", o.body);
+                    // Stored encrypted (end users' messages); shown decrypted to the operator.
+                    let body = state
+                        .cipher
+                        .decrypt(&o.body)
+                        .map(|b| String::from_utf8_lossy(&b).into_owned())
+                        .unwrap_or_else(|_| "(cannot be decrypted with this secret key)".into());
+                    println!("  {body}");
                 }
             }
         }

@@ -193,6 +193,10 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             crate::page_watchdog::DEADLINE,
             crate::page_watchdog::watch,
+        ))
+        // Server functions' undecodable arguments are the caller's error (400).
+        .layer(middleware::from_fn(
+            app::web::session::bad_arguments_are_400,
         ));
     let mut base = Router::new();
     if state.config.sandbox() {
@@ -354,9 +358,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("SWITCHBOARD_LISTEN: cannot bind {listen}"))?;
     println!("\nPortal: {}/", state.config.base());
-    if state.config.sandbox() {
+    if app::services::email::mailbox_available(&state) {
         println!(
-            "Sandbox mode: mail is readable at {}/mailbox",
+            "Sandbox mode: each user reads the mail sent to them at {}/mailbox",
             state.config.base()
         );
     }

@@ -363,6 +363,18 @@ async fn password_reset_is_single_use_and_does_not_reveal_emails() {
 async fn invitations_and_roles() {
     let owner = spawn_app().await;
     owner.sign_up("boss@example.com", PW, "Team Co").await;
+    // Only a confirmed owner's account invites.
+    let confirm = link_in(&owner.last_mail_to("boss@example.com").await.body_text);
+    assert!(
+        owner
+            .rpc(
+                "verify_email",
+                &[("token", &query_param(&confirm, "token"))]
+            )
+            .await
+            .status()
+            .is_success()
+    );
     let res = owner
         .rpc(
             "invite_member",

@@ -47,34 +47,6 @@ async fn channel(app: &common::TestApp, key: &str, id: &str) -> Value {
     v
 }
 
-/// A token for a customer's own Meta app (the manual connection door).
-async fn own_app_token(app: &common::TestApp, asset: &str) -> String {
-    let b = browser(app);
-    let cfg = &app.state.config;
-    let form = [
-        ("client_id", cfg.meta_app_id.clone().unwrap()),
-        ("redirect_uri", "https://own.example.com/cb".to_string()),
-        ("config_id", cfg.meta_config_id_whatsapp.clone().unwrap()),
-        ("state", "s".to_string()),
-        ("action", "continue".to_string()),
-        ("asset", asset.to_string()),
-    ];
-    let res = b
-        .post(app.url("/sandbox/dialog/oauth"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let loc = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-    let code = param(&loc, "code").unwrap();
-    app.state
-        .meta
-        .exchange_code(&code, Some("https://own.example.com/cb"))
-        .await
-        .unwrap()
-        .access_token
-}
-
 /// Pays (or declines) a sandbox checkout page like a browser.
 async fn sandbox_checkout(
     app: &common::TestApp,
@@ -141,7 +113,7 @@ async fn the_trial_is_a_pro_license_that_expires_and_then_connects_are_refused()
     assert_eq!(o.channels[0].license, None);
 
     // Connecting is refused: 402 through the API, setup_failed in the hosted flow.
-    let token = own_app_token(&app, PHONE_2).await;
+    let token = customer_app(&app).await.token;
     let (s, v) = call(
         &app,
         &key,

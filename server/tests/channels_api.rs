@@ -336,39 +336,12 @@ async fn redirect_patterns_rest() {
     assert_eq!(s, 404);
 }
 
-/// A token as a customer's own app would hold it: the sandbox dialog plus a code exchange.
-async fn own_app_token(app: &common::TestApp) -> String {
-    let b = browser(app);
-    let cfg = &app.state.config;
-    let form = [
-        ("client_id", cfg.meta_app_id.clone().unwrap()),
-        ("redirect_uri", "https://own.example.com/cb".to_string()),
-        ("config_id", cfg.meta_config_id_whatsapp.clone().unwrap()),
-        ("state", "s".to_string()),
-        ("action", "continue".to_string()),
-        ("asset", PHONE_1.to_string()),
-    ];
-    let res = b
-        .post(app.url("/sandbox/dialog/oauth"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
-    let loc = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
-    let code = param(&loc, "code").unwrap();
-    app.state
-        .meta
-        .exchange_code(&code, Some("https://own.example.com/cb"))
-        .await
-        .unwrap()
-        .access_token
-}
-
 #[tokio::test]
 async fn manual_connection_register_and_health() {
     let app = common::spawn_app().await;
     let (_, key) = app.account_with_key().await;
-    let token = own_app_token(&app).await;
+    let own = customer_app(&app).await;
+    let token = own.token.clone();
     let body = |phone: &str, token: &str| {
         json!({"channel_type": "whatsapp", "waba_id": WABA, "access_token": token,
         "app_secret": "own-app-secret", "verify_token": "own-verify-token", "phone_number": phone})
@@ -411,7 +384,7 @@ async fn manual_connection_register_and_health() {
     assert_eq!(s, 201, "{v}");
     assert_eq!(v["connection"], "manual");
     assert_eq!(v["phone_number_id"], PHONE_1);
-    let app_id = app.state.config.meta_app_id.clone().unwrap();
+    let app_id = own.app_id.clone();
     assert!(
         v["webhook_url_for_meta"]
             .as_str()

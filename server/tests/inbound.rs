@@ -232,8 +232,11 @@ async fn unknown_assets_are_kept_as_orphans() {
         row.get::<Option<String>, _>("orphan_assets").as_deref(),
         Some("[\"110000000000001\"]")
     );
+    // Kept exactly as it arrived, encrypted at rest.
+    let stored = row.get::<String, _>("body");
+    assert!(!stored.contains("messaging_product"), "{stored}");
     assert_eq!(
-        row.get::<String, _>("body").into_bytes(),
+        app.state.cipher.decrypt(&stored).unwrap(),
         meta_json_bytes(&body)
     );
     assert_eq!(count(&app, "SELECT COUNT(*) FROM events").await, 0);

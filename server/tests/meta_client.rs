@@ -35,12 +35,18 @@ async fn code_exchange_debug_token_and_code_rules() {
         .unwrap_err();
     assert_eq!(graph(&e), (100, Some(36008)));
     assert_eq!(e.class(), ErrorClass::Permanent);
-    let tok = meta.exchange_code(&code, Some(REDIRECT)).await.unwrap();
+    let tok = meta
+        .exchange_code(&code, Some(&redirect(&app)))
+        .await
+        .unwrap();
     assert_eq!(
         tok.expires_in, None,
         "Embedded Signup business tokens never expire"
     );
-    let e = meta.exchange_code(&code, Some(REDIRECT)).await.unwrap_err();
+    let e = meta
+        .exchange_code(&code, Some(&redirect(&app)))
+        .await
+        .unwrap_err();
     assert_eq!(graph(&e), (100, Some(36009)), "codes are single use");
     let dbg = meta.debug_token(&tok.access_token).await.unwrap();
     assert!(dbg.is_valid);
@@ -58,7 +64,10 @@ async fn long_lived_exchange_pages_and_expiry() {
     let meta = &app.state.meta;
     let cfg = app.state.config.meta_config_id_facebook.clone().unwrap();
     let code = code_for(&app, &[("config_id", &cfg)], &[PAGE, "150000000000002"]).await;
-    let short = meta.exchange_code(&code, Some(REDIRECT)).await.unwrap();
+    let short = meta
+        .exchange_code(&code, Some(&redirect(&app)))
+        .await
+        .unwrap();
     assert!(short.expires_in.unwrap() <= 2 * 3600);
     let long = meta.exchange_long_lived(&short.access_token).await.unwrap();
     let secs = long.expires_in.unwrap();
@@ -490,7 +499,7 @@ async fn missing_permission_is_a_permanent_error() {
     // Classic login with only pages_show_list: the Page token cannot message.
     let code = code_for(&app, &[("scope", "pages_show_list")], &[PAGE]).await;
     let user = meta
-        .exchange_code(&code, Some(REDIRECT))
+        .exchange_code(&code, Some(&redirect(&app)))
         .await
         .unwrap()
         .access_token;

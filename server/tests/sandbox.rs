@@ -272,6 +272,7 @@ async fn messenger_and_instagram_inbound_match_fixtures() {
     let res = app
         .http
         .post(app.url("/sandbox/api/inbound"))
+        .header("content-type", "application/json")
         .body("{nope")
         .send()
         .await
@@ -439,7 +440,7 @@ async fn oauth_dialog_page_continue_and_cancel() {
     let cfg = app.state.config.meta_config_id_whatsapp.clone().unwrap();
     let url = format!(
         "/sandbox/dialog/oauth?client_id={id}&redirect_uri={}&state=abc&config_id={cfg}&response_type=code",
-        url::form_urlencoded::byte_serialize(REDIRECT.as_bytes()).collect::<String>()
+        url::form_urlencoded::byte_serialize(redirect(&app).as_bytes()).collect::<String>()
     );
     let res = app.http.get(app.url(&url)).send().await.unwrap();
     assert_eq!(res.status(), 200);
@@ -468,7 +469,7 @@ async fn oauth_dialog_page_continue_and_cancel() {
     // Continue → code and state on the redirect URI, its own query kept.
     let loc = dialog(&app, &[("config_id", &cfg)], &[PHONE], "continue").await;
     assert!(
-        loc.starts_with("https://client.example.com/cb?keep=1&code="),
+        loc.starts_with(&format!("{}&code=", redirect(&app))),
         "{loc}"
     );
     assert_eq!(common::query_param(&loc, "state"), "st-42");
@@ -485,9 +486,10 @@ async fn oauth_dialog_page_continue_and_cancel() {
     let res = app
         .http
         .post(app.url("/sandbox/dialog/oauth"))
+        .header("origin", &app.base)
         .form(&[
             ("client_id", id.as_str()),
-            ("redirect_uri", REDIRECT),
+            ("redirect_uri", redirect(&app).as_str()),
             ("config_id", &cfg),
             ("action", "continue"),
         ])
@@ -551,6 +553,7 @@ async fn failed_webhooks_are_retried_and_faults_apply() {
     let res = app
         .http
         .delete(app.url("/sandbox/api/faults"))
+        .header("content-type", "application/json")
         .send()
         .await
         .unwrap();
@@ -693,6 +696,7 @@ async fn sandbox_is_absent_in_live_mode() {
         ("SWITCHBOARD_META_APP_SECRET", "test_app_secret"),
         ("SWITCHBOARD_META_VERIFY_TOKEN", "verify"),
         ("SWITCHBOARD_META_CONFIG_ID_WHATSAPP", "123"),
+        ("SWITCHBOARD_BILLING_PROVIDER", "sandbox"),
         ("SWITCHBOARD_META_GRAPH_URL", "http://127.0.0.1:9"),
     ])
     .await;

@@ -1,4 +1,4 @@
-//! The sandbox phone page: plain forms in, the conversation out.
+//! The sandbox phone page: JSON in (what its script sends), the conversation out.
 
 mod common;
 
@@ -55,18 +55,17 @@ async fn the_phone_sends_every_menu_type_and_shows_the_thread() {
         let res = app
             .http
             .post(app.url("/sandbox/phone/send"))
-            .form(&[
-                ("asset_id", asset.as_str()),
-                ("user", "15550001111"),
-                ("type", kind),
-                ("text", "hello from the phone"),
-            ])
+            .header("origin", &app.base)
+            .json(
+                &serde_json::json!({"asset_id": asset, "user": "15550001111",
+                "type": kind, "text": "hello from the phone"}),
+            )
             .send()
             .await
             .unwrap();
-        assert_eq!(res.status(), 303, "{kind}");
-        let location = res.headers()["location"].to_str().unwrap().to_string();
-        assert!(!location.contains("error="), "{kind}: {location}");
+        assert_eq!(res.status(), 200, "{kind}");
+        let sent: serde_json::Value = res.json().await.unwrap();
+        assert!(sent["meta_message_id"].is_string(), "{kind}: {sent}");
     }
     let thread: serde_json::Value = app
         .http
@@ -103,31 +102,22 @@ async fn a_refused_message_comes_back_as_a_readable_error() {
     let res = app
         .http
         .post(app.url("/sandbox/phone/send"))
-        .form(&[
-            ("asset_id", asset.as_str()),
-            ("user", "15550001111"),
-            ("type", "hologram"),
-            ("text", "x"),
-        ])
+        .json(
+            &serde_json::json!({"asset_id": asset, "user": "15550001111",
+            "type": "hologram", "text": "x"}),
+        )
         .send()
         .await
         .unwrap();
-    assert_eq!(res.status(), 303);
-    let location = res.headers()["location"].to_str().unwrap().to_string();
-    assert!(location.contains("error="), "{location}");
-    let page = app
-        .http
-        .get(app.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(res.status(), 400);
+    let err: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(err["code"], "validation_error");
     assert!(
-        page.contains("role=\"alert\"") && page.contains("hologram"),
-        "{page}"
+        err["detail"].as_str().unwrap().contains("hologram"),
+        "{err}"
     );
+    // The page shows such a detail in its alert box.
+    assert!(html.contains("id=\"phone-error\" role=\"alert\""), "{html}");
 
     let res = app
         .http

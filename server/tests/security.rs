@@ -371,10 +371,20 @@ async fn secrets_stay_out_of_logs_and_are_not_stored_in_plain_text() {
     assert!(r.status().is_success(), "signup {}", r.status());
     // Verify through the link in the outbox mail, then log in.
     let state_db = app::store::Db::connect(&db_url).await.unwrap();
-    let mail: String = sqlx::query_scalar("SELECT body_text FROM mails WHERE to_addr = $1")
-        .bind(&email)
-        .fetch_one(&state_db.pool)
-        .await
+    // The outbox keeps the link sealed with the installation's key.
+    let sealed: Option<String> =
+        sqlx::query_scalar("SELECT link_sealed FROM mails WHERE to_addr = $1")
+            .bind(&email)
+            .fetch_one(&state_db.pool)
+            .await
+            .unwrap_or_default();
+    let mail = sealed
+        .and_then(|s| {
+            app::crypto::Cipher::new(&app::crypto::decode_key(&key).unwrap())
+                .decrypt(&s)
+                .ok()
+        })
+        .map(|b| String::from_utf8(b).unwrap())
         .unwrap_or_default();
     if let Some(token) = mail
         .split_whitespace()

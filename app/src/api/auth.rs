@@ -38,7 +38,12 @@ pub async fn require_key(State(state): State<AppState>, mut req: Request, next: 
         Ok(ctx) => ctx,
         Err(e) => return e.into_response(),
     };
-    let decision = state.rate_limiter.check(&ctx.key_id, state.now());
+    // One bucket per key for the whole installation: on PostgreSQL it lives
+    // in the database, so several processes share it.
+    let decision = state
+        .rate_limiter
+        .check(&state.db, &ctx.key_id, state.now())
+        .await;
     let mut res = if decision.allowed {
         req.extensions_mut().insert(ctx);
         next.run(req).await

@@ -83,13 +83,15 @@ pub async fn get(
 }
 
 /// Submits a template to Meta for review; it starts `PENDING` and a
-/// `template.status_updated` event follows Meta's decision.
+/// `template.status_updated` event follows Meta's decision. The channel and
+/// the plan are checked first; then Meta's length limits, then the rules.
 #[utoipa::path(post, path = "/api/v1/channels/{id}/templates", tag = "templates", request_body = NewTemplateRequest,
     params(("id" = String, Path)),
     responses(
         (status = 201, body = TemplateView),
-        (status = 400, body = domain::ErrorBody, description = "invalid_template_name, invalid_template_language, invalid_template_category, invalid_parameter_format, invalid_template_components, template_examples_required, not_supported, channel_inactive"),
+        (status = 400, body = domain::ErrorBody, description = "invalid_template_name, invalid_template_language, invalid_template_category, invalid_parameter_format, invalid_template_components (also a text over Meta's limit, named in detail), too_many_variables (over 100 in a text), template_examples_required, not_supported, channel_inactive"),
         (status = 402, body = domain::ErrorBody, description = "plan_required"),
+        (status = 404, body = domain::ErrorBody, description = "not_found: no such channel in the key's account (checked before the body's rules)"),
         (status = 409, body = domain::ErrorBody, description = "template_exists: same name and language"),
         (status = 502, body = domain::ErrorBody, description = "meta_error"),
     ),

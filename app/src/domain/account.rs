@@ -56,7 +56,11 @@ pub fn normalize_email(raw: &str) -> Result<String, String> {
         && domain
             .chars()
             .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
-    if local.is_empty() || local.contains(char::is_whitespace) || !domain_ok {
+    if local.is_empty()
+        || local.contains(char::is_whitespace)
+        || local.contains(char::is_control)
+        || !domain_ok
+    {
         return Err("email must look like name@example.com".into());
     }
     Ok(email)
@@ -86,6 +90,10 @@ pub fn validate_account_name(name: &str) -> Result<String, String> {
         return Err(format!(
             "account name must be at most {ACCOUNT_NAME_MAX_LEN} characters"
         ));
+    }
+    // The name appears in mails and pages: one line, no hidden characters.
+    if name.chars().any(char::is_control) {
+        return Err("account name must be one line without control characters".into());
     }
     Ok(name.to_string())
 }
@@ -136,5 +144,7 @@ mod tests {
         assert_eq!(validate_account_name("  Acme ").unwrap(), "Acme");
         assert!(validate_account_name("   ").is_err());
         assert!(validate_account_name(&"a".repeat(81)).is_err());
+        assert!(validate_account_name("Acme\nClick https://evil.example").is_err());
+        assert!(validate_account_name("Acme\u{0}").is_err());
     }
 }

@@ -134,6 +134,42 @@ pub fn base_mime(mime: &str) -> String {
         .to_ascii_lowercase()
 }
 
+/// The essence of a MIME type (`type/subtype`, lowercased, parameters
+/// dropped) when it is well-formed: both parts RFC 6838 restricted names.
+/// `None` for anything else. Only essences are stored and sent back in a
+/// `Content-Type`, so a stored type can carry neither a `charset` a browser
+/// would honour nor text smuggled into parameters.
+pub fn essence(mime: &str) -> Option<String> {
+    let base = base_mime(mime);
+    let (kind, sub) = base.split_once('/')?;
+    let name = |s: &str| {
+        (1..=63).contains(&s.len())
+            && s.as_bytes()[0].is_ascii_alphanumeric()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+    };
+    (name(kind) && name(sub)).then_some(base)
+}
+
+/// [`essence`], or `application/octet-stream` when the type is malformed.
+pub fn essence_or_binary(mime: &str) -> String {
+    essence(mime).unwrap_or_else(|| "application/octet-stream".into())
+}
+
+/// The largest inbound file of `kind` (the event's `type`) on a channel of
+/// `channel_type` that is downloaded; a larger one is refused while streaming.
+/// WhatsApp: its per-type limits (the animated sticker limit, the larger of
+/// the two). Messenger and Instagram: 8 MB images, 25 MB anything else.
+pub fn inbound_max_bytes(channel_type: &str, kind: &str) -> u64 {
+    if channel_type == "whatsapp" {
+        return MediaKind::parse(kind).map_or(MAX_UPLOAD_BYTES, MediaKind::max_bytes);
+    }
+    match kind {
+        "image" | "sticker" => 8 * MB,
+        _ => 25 * MB,
+    }
+}
+
 /// Every MIME type any kind accepts (an upload must be one of them).
 pub fn uploadable(mime: &str) -> bool {
     MediaKind::ALL.iter().any(|k| k.accepts(mime))
@@ -230,6 +266,43 @@ mod tests {
         assert_eq!(MediaKind::Image.max_bytes(), 5 * MB);
         assert_eq!(MediaKind::parse("sticker"), Some(MediaKind::Sticker));
         assert_eq!(MediaKind::parse("file"), None);
+    }
+
+    #[test]
+    fn essences() {
+        assert_eq!(
+            essence("Image/PNG; x=<script>").as_deref(),
+            Some("image/png")
+        );
+        assert_eq!(
+            essence("text/html;charset=utf-8").as_deref(),
+            Some("text/html")
+        );
+        assert_eq!(
+            essence("application/vnd.ms-excel").as_deref(),
+            Some("application/vnd.ms-excel")
+        );
+        for bad in [
+            "",
+            "image",
+            "image/",
+            "/png",
+            "image/png/x",
+            "ima ge/png",
+            "image/<b>",
+        ] {
+            assert_eq!(essence(bad), None, "{bad}");
+        }
+        assert_eq!(essence_or_binary("x"), "application/octet-stream");
+    }
+
+    #[test]
+    fn inbound_caps() {
+        assert_eq!(inbound_max_bytes("whatsapp", "image"), 5 * MB);
+        assert_eq!(inbound_max_bytes("whatsapp", "sticker"), 500 * 1024);
+        assert_eq!(inbound_max_bytes("whatsapp", "document"), 100 * MB);
+        assert_eq!(inbound_max_bytes("facebook", "image"), 8 * MB);
+        assert_eq!(inbound_max_bytes("instagram", "video"), 25 * MB);
     }
 
     #[test]

@@ -21,6 +21,16 @@ pub use api_key::*;
 pub use channel::*;
 pub use views::*;
 
+/// A caller's value quoted in an error, cut short: a detail never echoes a
+/// whole request back.
+pub fn shown(s: &str) -> String {
+    const SHOWN_MAX: usize = 40;
+    match s.char_indices().nth(SHOWN_MAX) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_string(),
+    }
+}
+
 use serde::{Deserialize, Serialize};
 
 /// The body of every non-2xx response (SPEC §1): `code` is stable, `detail` is for humans.

@@ -9,6 +9,10 @@ use url::{Host, Url};
 /// Placeholder that stands in for `*` while the URL parser normalises the host.
 const WILDCARD_LABEL: &str = "sb-wildcard-label";
 
+/// Longest pattern and longest redirect URI, in bytes: every setup request
+/// reparses the account's patterns and matches the candidate against each.
+pub const MAX_URI_LEN: usize = 2048;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RedirectPattern {
     scheme: String,
@@ -34,6 +38,9 @@ impl RedirectPattern {
     /// (sandbox mode, local development). The error names what is wrong.
     pub fn parse(raw: &str, allow_http_loopback: bool) -> Result<RedirectPattern, String> {
         let raw = raw.trim();
+        if raw.len() > MAX_URI_LEN {
+            return Err(format!("uri_pattern: at most {MAX_URI_LEN} characters"));
+        }
         let (scheme_part, rest) = raw.split_once("://").ok_or_else(|| {
             "uri_pattern must be an absolute URL such as https://app.example.com/callback"
                 .to_string()
@@ -110,9 +117,10 @@ impl RedirectPattern {
 
     /// True when `candidate` (a full redirect URI, query allowed) fits the pattern.
     pub fn matches(&self, candidate: &str) -> bool {
-        let Ok(url) = Url::parse(candidate.trim()) else {
-            return false;
-        };
+        candidate_url(candidate).is_some_and(|url| self.matches_url(&url))
+    }
+
+    fn matches_url(&self, url: &Url) -> bool {
         if url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
             return false;
         }
@@ -135,12 +143,22 @@ impl RedirectPattern {
     }
 }
 
+/// A redirect URI as sent, parsed once; none when longer than [`MAX_URI_LEN`].
+fn candidate_url(candidate: &str) -> Option<Url> {
+    let candidate = candidate.trim();
+    if candidate.len() > MAX_URI_LEN {
+        return None;
+    }
+    Url::parse(candidate).ok()
+}
+
 /// The first pattern `candidate` fits, if any.
 pub fn find_match<'a>(
     patterns: &'a [RedirectPattern],
     candidate: &str,
 ) -> Option<&'a RedirectPattern> {
-    patterns.iter().find(|p| p.matches(candidate))
+    let url = candidate_url(candidate)?;
+    patterns.iter().find(|p| p.matches_url(&url))
 }
 
 #[cfg(test)]
@@ -180,6 +198,10 @@ mod tests {
             "other port"
         );
         assert!(!pat.matches("http://app.example.com/cb"), "other scheme");
+        let long = format!("https://app.example.com/cb?x={}", "a".repeat(MAX_URI_LEN));
+        assert!(!pat.matches(&long), "longer than a redirect URI may be");
+        let long_pattern = format!("https://app.example.com/{}", "a".repeat(MAX_URI_LEN));
+        assert!(RedirectPattern::parse(&long_pattern, false).is_err());
         assert!(
             !pat.matches("https://app.example.com/cb#frag"),
             "fragments are refused"

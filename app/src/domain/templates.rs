@@ -3,6 +3,8 @@
 //! the `components` of a template send. Pure functions, used by the services
 //! and by the Portal's live preview in the browser.
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::{Value, json};
 
 /// A broken rule: a stable `code` and a sentence naming the part.
@@ -20,12 +22,31 @@ fn err(code: &'static str, detail: impl Into<String>) -> RuleError {
 }
 
 pub const CATEGORIES: [&str; 3] = ["MARKETING", "UTILITY", "AUTHENTICATION"];
+
+// Meta's own limits (docs/decisions.md, "Template limits", names the sources).
+// Every one is checked by measuring, before any text is parsed, so a request
+// of any size costs one linear pass (SPEC §14).
+
+/// A template's name: `^[a-z0-9_]{1,512}$`.
+pub const NAME_MAX: usize = 512;
 /// Meta's limit on a template's BODY text.
 pub const BODY_MAX: usize = 1024;
 /// Meta's limit on a TEXT header and a footer.
 pub const HEADER_FOOTER_MAX: usize = 60;
-const BUTTON_TEXT_MAX: usize = 25;
-const MAX_BUTTONS: usize = 10;
+/// The label of a QUICK_REPLY, URL or PHONE_NUMBER button.
+pub const BUTTON_TEXT_MAX: usize = 25;
+/// A URL button's address (and its full sample URL), variable included.
+pub const BUTTON_URL_MAX: usize = 2000;
+/// A PHONE_NUMBER button's number.
+pub const PHONE_NUMBER_MAX: usize = 20;
+/// A COPY_CODE button's example code.
+pub const COPY_CODE_MAX: usize = 15;
+pub const MAX_BUTTONS: usize = 10;
+/// One each of HEADER, BODY, FOOTER and BUTTONS.
+pub const MAX_COMPONENTS: usize = 4;
+/// Variables (`{{…}}`) one text may hold (SPEC §14). The scanner stops at the
+/// next one, so no text is read further than this many variables.
+pub const MAX_PLACEHOLDERS: usize = 100;
 
 /// How a template's variables are written: `{{1}}` or `{{first_name}}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,7 +83,7 @@ impl ParamFormat {
 /// `^[a-z0-9_]{1,512}$`.
 pub fn valid_name(name: &str) -> bool {
     !name.is_empty()
-        && name.len() <= 512
+        && name.len() <= NAME_MAX
         && name
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
@@ -81,22 +102,61 @@ pub fn valid_language(code: &str) -> bool {
         })
 }
 
-/// The variables of a text in order of first appearance, each once:
-/// `"Hi {{1}}, order {{2}}"` → `["1", "2"]`. Spaces inside braces are trimmed.
-pub fn placeholders(text: &str) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// What one pass over a text found: its variables in order of first
+/// appearance, each once, and whether it holds more than [`MAX_PLACEHOLDERS`].
+struct Scan {
+    names: Vec<String>,
+    over_limit: bool,
+}
+
+/// One left-to-right pass: every search starts where the last one ended and
+/// names are deduplicated through a set, so the cost is linear in the text;
+/// it stops at the variable after the limit.
+fn scan(text: &str) -> Scan {
+    let mut names: Vec<String> = Vec::new();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut found = 0;
     let mut rest = text;
     while let Some(start) = rest.find("{{") {
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else { break };
-        let name = after[..end].trim().to_string();
-        if !out.contains(&name) {
-            out.push(name);
+        found += 1;
+        if found > MAX_PLACEHOLDERS {
+            return Scan {
+                names,
+                over_limit: true,
+            };
+        }
+        let name = after[..end].trim();
+        if seen.insert(name) {
+            names.push(name.to_string());
         }
         rest = &after[end + 2..];
     }
-    out
+    Scan {
+        names,
+        over_limit: false,
+    }
 }
+
+/// The variables of a text in order of first appearance, each once:
+/// `"Hi {{1}}, order {{2}}"` → `["1", "2"]`. Spaces inside braces are trimmed.
+/// Reads at most [`MAX_PLACEHOLDERS`] variables (rules use [`variables_of`],
+/// which refuses a text with more).
+pub fn placeholders(text: &str) -> Vec<String> {
+    scan(text).names
+}
+
+fn too_many_variables(part: &str) -> RuleError {
+    err(
+        "too_many_variables",
+        format!(
+            "{part}: more than {MAX_PLACEHOLDERS} variables; a template text holds at most {MAX_PLACEHOLDERS}"
+        ),
+    )
+}
+
+pub use super::shown;
 
 fn is_named(v: &str) -> bool {
     let mut b = v.bytes();
@@ -109,7 +169,13 @@ fn is_named(v: &str) -> bool {
 /// `{{1}}` … `{{n}}` without gaps, named ones lowercase letters, digits and
 /// underscores. `part` names the text in the error ("BODY", "HEADER").
 pub fn variables_of(text: &str, format: ParamFormat, part: &str) -> Result<Vec<String>, RuleError> {
-    let vars = placeholders(text);
+    let Scan {
+        names: vars,
+        over_limit,
+    } = scan(text);
+    if over_limit {
+        return Err(too_many_variables(part));
+    }
     match format {
         ParamFormat::Positional => {
             if let Some(bad) = vars.iter().find(|v| v.parse::<u32>().is_err()) {
@@ -237,8 +303,14 @@ fn check_examples(
             }
         }
         ParamFormat::Named => {
-            let have = named_examples(example.and_then(|e| e.get(named_key)));
-            let missing: Vec<String> = vars.iter().filter(|v| !have.contains(v)).cloned().collect();
+            let have: HashSet<String> = named_examples(example.and_then(|e| e.get(named_key)))
+                .into_iter()
+                .collect();
+            let missing: Vec<String> = vars
+                .iter()
+                .filter(|v| !have.contains(*v))
+                .cloned()
+                .collect();
             if !missing.is_empty() {
                 return Err(err(
                     "template_examples_required",
@@ -253,6 +325,88 @@ fn check_examples(
     Ok(())
 }
 
+fn too_long(what: &str, text: &str, max: usize) -> Result<(), RuleError> {
+    let n = text.chars().count();
+    if n > max {
+        return Err(err(
+            "invalid_template_components",
+            format!("{what} is {n} characters; Meta allows {max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Meta's size limits over a template's components: counts and lengths only,
+/// measured without parsing anything, so an oversized request is refused in
+/// one pass. [`check_components`] starts with it; an edit runs it before the
+/// stored template is even looked up.
+pub fn check_sizes(components: &[Value]) -> Result<(), RuleError> {
+    if components.len() > MAX_COMPONENTS {
+        return Err(err(
+            "invalid_template_components",
+            format!(
+                "components: {} given; a template has at most {MAX_COMPONENTS} (one each of HEADER, BODY, FOOTER, BUTTONS)",
+                components.len()
+            ),
+        ));
+    }
+    for (i, c) in components.iter().enumerate() {
+        let kind = kind_of(c);
+        let text_max = match kind.as_str() {
+            "BODY" => Some(BODY_MAX),
+            "HEADER" | "FOOTER" => Some(HEADER_FOOTER_MAX),
+            _ => None,
+        };
+        if let (Some(max), Some(text)) = (text_max, text_of(c)) {
+            too_long(&format!("components[{i}] {kind}: text"), text, max)?;
+        }
+        let Some(buttons) = c.get("buttons").and_then(Value::as_array) else {
+            continue;
+        };
+        if buttons.len() > MAX_BUTTONS {
+            return Err(err(
+                "invalid_template_components",
+                format!(
+                    "components[{i}] BUTTONS: {} buttons; Meta allows {MAX_BUTTONS}",
+                    buttons.len()
+                ),
+            ));
+        }
+        for (j, b) in buttons.iter().enumerate() {
+            let fields = [
+                ("text", BUTTON_TEXT_MAX),
+                ("url", BUTTON_URL_MAX),
+                ("phone_number", PHONE_NUMBER_MAX),
+            ];
+            for (field, max) in fields {
+                if let Some(v) = b.get(field).and_then(Value::as_str) {
+                    too_long(&format!("BUTTONS.buttons[{j}].{field}"), v, max)?;
+                }
+            }
+            let example_max = match kind_of(b).as_str() {
+                "URL" => BUTTON_URL_MAX,
+                "COPY_CODE" => COPY_CODE_MAX,
+                _ => continue,
+            };
+            let examples: Vec<&str> = match b.get("example") {
+                Some(Value::String(s)) => vec![s.as_str()],
+                Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+                _ => vec![],
+            };
+            if examples.len() > 1 {
+                return Err(err(
+                    "invalid_template_components",
+                    format!("BUTTONS.buttons[{j}].example: one example value"),
+                ));
+            }
+            for e in examples {
+                too_long(&format!("BUTTONS.buttons[{j}].example"), e, example_max)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks the `components` of a new or edited template and returns them with
 /// Meta's upper-case spellings (`type`, header `format`, button `type`).
 pub fn check_components(
@@ -260,6 +414,7 @@ pub fn check_components(
     format: ParamFormat,
     category: &str,
 ) -> Result<Vec<Value>, RuleError> {
+    check_sizes(components)?;
     let bad = |d: String| err("invalid_template_components", d);
     if components.is_empty() {
         return Err(bad(
@@ -278,7 +433,7 @@ pub fn check_components(
         if !matches!(kind.as_str(), "HEADER" | "BODY" | "FOOTER" | "BUTTONS") {
             return Err(bad(format!(
                 "components[{i}].type: `{}` is not one of HEADER, BODY, FOOTER, BUTTONS",
-                c.get("type").and_then(Value::as_str).unwrap_or("")
+                shown(c.get("type").and_then(Value::as_str).unwrap_or(""))
             )));
         }
         if seen.contains(&kind) {
@@ -294,12 +449,6 @@ pub fn check_components(
                 let text = text_of(&c).unwrap_or_default();
                 if text.trim().is_empty() && category != "AUTHENTICATION" {
                     return Err(bad(format!("components[{i}] BODY: text is required")));
-                }
-                if text.chars().count() > BODY_MAX {
-                    return Err(bad(format!(
-                        "components[{i}] BODY: text is {} characters; Meta allows {BODY_MAX}",
-                        text.chars().count()
-                    )));
                 }
                 let vars = variables_of(text, format, "BODY")?;
                 check_examples(
@@ -325,12 +474,6 @@ pub fn check_components(
                         if text.trim().is_empty() {
                             return Err(bad(format!(
                                 "components[{i}] HEADER: a TEXT header needs text"
-                            )));
-                        }
-                        if text.chars().count() > HEADER_FOOTER_MAX {
-                            return Err(bad(format!(
-                                "components[{i}] HEADER: text is {} characters; Meta allows {HEADER_FOOTER_MAX}",
-                                text.chars().count()
                             )));
                         }
                         let vars = variables_of(text, format, "HEADER")?;
@@ -365,7 +508,8 @@ pub fn check_components(
                     "LOCATION" => {}
                     other => {
                         return Err(bad(format!(
-                            "components[{i}] HEADER: format `{other}` is not one of TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION"
+                            "components[{i}] HEADER: format `{}` is not one of TEXT, IMAGE, VIDEO, DOCUMENT, LOCATION",
+                            shown(other)
                         )));
                     }
                 }
@@ -374,12 +518,6 @@ pub fn check_components(
                 let text = text_of(&c).unwrap_or_default();
                 if text.trim().is_empty() {
                     return Err(bad(format!("components[{i}] FOOTER: text is required")));
-                }
-                if text.chars().count() > HEADER_FOOTER_MAX {
-                    return Err(bad(format!(
-                        "components[{i}] FOOTER: text is {} characters; Meta allows {HEADER_FOOTER_MAX}",
-                        text.chars().count()
-                    )));
                 }
                 if !placeholders(text).is_empty() {
                     return Err(bad(format!(
@@ -435,7 +573,7 @@ fn check_button(b: &Value, j: usize) -> Result<Value, RuleError> {
     if !KINDS.contains(&kind.as_str()) {
         return Err(bad(format!(
             "BUTTONS.buttons[{j}].type: `{}` is not one of {}",
-            b.get("type").and_then(Value::as_str).unwrap_or(""),
+            shown(b.get("type").and_then(Value::as_str).unwrap_or("")),
             KINDS.join(", ")
         )));
     }
@@ -580,9 +718,11 @@ fn values_for(
                     list(vars)
                 )));
             }
-            if let Some(extra) = o.keys().find(|k| !vars.contains(k)) {
+            let known: HashSet<&str> = vars.iter().map(String::as_str).collect();
+            if let Some(extra) = o.keys().find(|k| !known.contains(k.as_str())) {
                 return Err(mismatch(format!(
-                    "variables.{part}: the template has no variable `{extra}` (it has {})",
+                    "variables.{part}: the template has no variable `{}` (it has {})",
+                    shown(extra),
                     list(vars)
                 )));
             }
@@ -824,10 +964,17 @@ pub enum Piece {
 /// Splits `text` into plain text and variables; `examples` fill variables by
 /// position of first appearance (the order the Portal's example field uses).
 pub fn preview(text: &str, examples: &[String]) -> Vec<Piece> {
-    let order = placeholders(text);
+    let order: HashMap<String, usize> = placeholders(text)
+        .into_iter()
+        .enumerate()
+        .map(|(i, n)| (n, i))
+        .collect();
     let mut out = Vec::new();
     let mut rest = text;
-    while let Some(start) = rest.find("{{") {
+    // Past the limit the rest stays text, as the rules refuse such a body.
+    while out.len() < 2 * MAX_PLACEHOLDERS
+        && let Some(start) = rest.find("{{")
+    {
         let after = &rest[start + 2..];
         let Some(end) = after.find("}}") else { break };
         if start > 0 {
@@ -835,9 +982,8 @@ pub fn preview(text: &str, examples: &[String]) -> Vec<Piece> {
         }
         let name = after[..end].trim().to_string();
         let example = order
-            .iter()
-            .position(|n| *n == name)
-            .and_then(|i| examples.get(i))
+            .get(&name)
+            .and_then(|i| examples.get(*i))
             .filter(|e| !e.trim().is_empty())
             .cloned();
         out.push(Piece::Var { name, example });
@@ -1122,6 +1268,49 @@ mod tests {
             )
             .is_err()
         );
+    }
+
+    #[test]
+    fn scanning_stops_after_the_limit() {
+        let flood: String = (0..50_000).map(|i| format!("{{{{v{i}}}}}")).collect();
+        assert_eq!(placeholders(&flood).len(), MAX_PLACEHOLDERS);
+        let e = variables_of(&flood, ParamFormat::Named, "BODY").unwrap_err();
+        assert_eq!(e.code, "too_many_variables");
+        assert!(e.detail.contains("100"), "{}", e.detail);
+        let hundred: String = (1..=100).map(|i| format!("{{{{{i}}}}} ")).collect();
+        assert_eq!(
+            variables_of(&hundred, ParamFormat::Positional, "BODY")
+                .unwrap()
+                .len(),
+            100
+        );
+        // Unclosed braces end the scan instead of restarting it.
+        assert!(placeholders(&"{{".repeat(100_000)).is_empty());
+        assert_eq!(preview(&flood, &[]).len(), 2 * MAX_PLACEHOLDERS + 1);
+    }
+
+    #[test]
+    fn sizes_are_measured_before_anything_is_parsed() {
+        let body = json!({"type": "BODY", "text": "Hi"});
+        let limit_of = |c: Value| {
+            let e = check_sizes(c.as_array().unwrap()).unwrap_err();
+            assert_eq!(e.code, "invalid_template_components");
+            e.detail
+        };
+        assert!(limit_of(json!([{"type": "body", "text": "x".repeat(1025)}])).contains("1024"));
+        assert!(limit_of(json!([body, {"type": "FOOTER", "text": "é".repeat(61)}])).contains("60"));
+        let url = format!("https://x.test/{}", "{{1}}".repeat(100_000));
+        let d = limit_of(json!([body, {"type": "BUTTONS", "buttons": [
+            {"type": "URL", "text": "Go", "url": url}]}]));
+        assert!(d.contains("url") && d.contains("2000"), "{d}");
+        assert!(
+            limit_of(json!([body, {"type": "BUTTONS", "buttons": [
+            {"type": "COPY_CODE", "example": "x".repeat(16)}]}]))
+            .contains("15")
+        );
+        assert!(limit_of(json!([body, body, body, body, body])).contains("at most 4"));
+        assert!(check_sizes(&[body, json!({"type": "FOOTER", "text": "é".repeat(60)})]).is_ok());
+        assert_eq!(shown(&"y".repeat(1000)).chars().count(), 41);
     }
 
     #[test]

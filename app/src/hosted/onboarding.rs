@@ -280,9 +280,8 @@ async fn logo(State(state): State<AppState>, Path(id): Path<String>) -> Response
         Ok(Some((mime, bytes, sha))) => {
             let mut res = bytes.into_response();
             let h = res.headers_mut();
-            if let Ok(v) = HeaderValue::from_str(&mime) {
-                h.insert(header::CONTENT_TYPE, v);
-            }
+            // A tenant's upload, served like every user-supplied body.
+            crate::web::media::inert_headers(h, &mime, None);
             if let Ok(v) = HeaderValue::from_str(&format!("\"{sha}\"")) {
                 h.insert(header::ETAG, v);
             }
@@ -290,14 +289,6 @@ async fn logo(State(state): State<AppState>, Path(id): Path<String>) -> Response
             h.insert(
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=86400"),
-            );
-            h.insert(
-                header::X_CONTENT_TYPE_OPTIONS,
-                HeaderValue::from_static("nosniff"),
-            );
-            h.insert(
-                header::CONTENT_SECURITY_POLICY,
-                HeaderValue::from_static("default-src 'none'"),
             );
             res
         }

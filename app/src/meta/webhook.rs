@@ -9,6 +9,8 @@
 //! that lacks the id it would be deduplicated on is dropped rather than
 //! given a key that could collide with another fact.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 
 use crate::clock::rfc3339;
@@ -195,10 +197,10 @@ fn whatsapp_entry(entry: &Value, out: &mut Vec<Routed>) {
         match change.get("field").and_then(Value::as_str) {
             Some("messages") => {
                 let Some(phone) = phone() else { continue };
-                let contacts = list(value.get("contacts"));
+                let profiles = Profiles::new(list(value.get("contacts")));
                 let mut items: Vec<Item> = list(value.get("messages"))
                     .iter()
-                    .filter_map(|m| wa_message(m, contacts))
+                    .filter_map(|m| wa_message(m, &profiles))
                     .collect();
                 items.extend(list(value.get("statuses")).iter().filter_map(wa_status));
                 out.push(Routed {
@@ -232,24 +234,52 @@ fn whatsapp_entry(entry: &Value, out: &mut Vec<Routed>) {
     }
 }
 
-/// The `contacts[]` profile of the sender: matched by phone or BSUID; a
-/// single profile is the sender's even when Meta left the ids out of it.
-fn wa_profile<'a>(
+/// The `contacts[]` of one change, indexed once: a change may carry
+/// thousands of messages and profiles, and each message then finds its
+/// sender in constant time instead of scanning every profile.
+struct Profiles<'a> {
     contacts: &'a [Value],
-    from: Option<&str>,
-    from_user_id: Option<&str>,
-) -> Option<&'a Value> {
-    let matches = |c: &&Value| {
-        let wa_id = string(c.get("wa_id"));
-        let user_id = string(c.get("user_id"));
-        (from.is_some() && (wa_id.as_deref() == from || user_id.as_deref() == from))
-            || (from_user_id.is_some() && user_id.as_deref() == from_user_id)
-    };
-    contacts.iter().find(matches).or(if contacts.len() == 1 {
-        contacts.first()
-    } else {
-        None
-    })
+    /// First position of each `wa_id` and `user_id`.
+    by_wa_id: HashMap<String, usize>,
+    by_user_id: HashMap<String, usize>,
+}
+
+impl<'a> Profiles<'a> {
+    fn new(contacts: &'a [Value]) -> Profiles<'a> {
+        let mut by_wa_id = HashMap::new();
+        let mut by_user_id = HashMap::new();
+        for (i, c) in contacts.iter().enumerate() {
+            if let Some(w) = string(c.get("wa_id")) {
+                by_wa_id.entry(w).or_insert(i);
+            }
+            if let Some(u) = string(c.get("user_id")) {
+                by_user_id.entry(u).or_insert(i);
+            }
+        }
+        Profiles {
+            contacts,
+            by_wa_id,
+            by_user_id,
+        }
+    }
+
+    /// The sender's profile: the first matched by phone or BSUID; a single
+    /// profile is the sender's even when Meta left the ids out of it.
+    fn of(&self, from: Option<&str>, from_user_id: Option<&str>) -> Option<&'a Value> {
+        let first = [
+            from.and_then(|f| self.by_wa_id.get(f)),
+            from.and_then(|f| self.by_user_id.get(f)),
+            from_user_id.and_then(|u| self.by_user_id.get(u)),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        match first {
+            Some(i) => self.contacts.get(*i),
+            None if self.contacts.len() == 1 => self.contacts.first(),
+            None => None,
+        }
+    }
 }
 
 fn wa_context(m: &Value) -> Value {
@@ -264,11 +294,11 @@ fn wa_context(m: &Value) -> Value {
     }
 }
 
-fn wa_message(m: &Value, contacts: &[Value]) -> Option<Item> {
+fn wa_message(m: &Value, profiles: &Profiles) -> Option<Item> {
     let wamid = string(m.get("id"))?;
     let raw_from = string(m.get("from"));
     let from_user_id = string(m.get("from_user_id"));
-    let profile = wa_profile(contacts, raw_from.as_deref(), from_user_id.as_deref());
+    let profile = profiles.of(raw_from.as_deref(), from_user_id.as_deref());
     let profile_str = |k: &str| profile.and_then(|p| string(p.pointer(k)));
     let phone = raw_from
         .clone()
@@ -889,6 +919,40 @@ mod tests {
         assert_eq!(routed.len(), 1, "{routed:?}");
         assert_eq!(routed[0].items.len(), 1, "{routed:?}");
         (routed[0].route.clone(), routed[0].items[0].clone())
+    }
+
+    #[test]
+    fn a_change_with_thousands_of_senders_finds_each_profile_once() {
+        // Each message finds its sender through an index; scanning every
+        // profile per message made a 10 MB body cost minutes.
+        let n = 20_000;
+        let contacts: Vec<Value> = (0..n)
+            .map(|i| json!({"wa_id": format!("1202555{i:05}"), "profile": {"name": format!("P{i}")}}))
+            .collect();
+        let msgs: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({"from": format!("1202555{i:05}"), "id": format!("wamid.{i}"),
+                "timestamp": "1790000000", "type": "text", "text": {"body": "hi"}})
+            })
+            .collect();
+        let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+            {"field": "messages", "value": {"metadata": {"phone_number_id": PHONE_ID},
+             "contacts": contacts, "messages": msgs}}]}]});
+        let all = messages(&parse(body.to_string().as_bytes()).unwrap());
+        assert_eq!(all.len(), n);
+        assert_eq!(
+            all[n - 1].name.as_deref(),
+            Some(format!("P{}", n - 1).as_str())
+        );
+        // The first profile that matches wins, by phone or by BSUID.
+        let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [
+            {"field": "messages", "value": {"metadata": {"phone_number_id": PHONE_ID},
+             "contacts": [{"user_id": "US.1", "profile": {"name": "First"}},
+                          {"wa_id": "12025550101", "user_id": "US.1", "profile": {"name": "Second"}}],
+             "messages": [{"from": "12025550101", "from_user_id": "US.1", "id": "wamid.x",
+                           "timestamp": "1790000000", "type": "text", "text": {"body": "hi"}}]}}]}]});
+        let m = single(&parse(body.to_string().as_bytes()).unwrap());
+        assert_eq!(m.name.as_deref(), Some("First"));
     }
 
     /// Asserts the parts of a WhatsApp inbound item every fixture shares.

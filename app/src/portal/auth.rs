@@ -31,7 +31,8 @@ pub async fn signup(
 ) -> Result<(), ServerFnError> {
     use crate::web::session;
     let state = session::state()?;
-    let created = crate::services::accounts::sign_up(&state, &email, &password, &account_name)
+    let ip = session::client_ip().await;
+    let created = crate::services::accounts::sign_up(&state, &email, &password, &account_name, &ip)
         .await
         .rpc()?;
     session::sign_in(&created.user.id, &created.account.id).await?;
@@ -49,7 +50,8 @@ pub async fn logout() -> Result<(), ServerFnError> {
 #[server(prefix = "/rpc", endpoint = "forgot_password")]
 pub async fn forgot_password(email: String) -> Result<(), ServerFnError> {
     let state = crate::web::session::state()?;
-    crate::services::accounts::request_password_reset(&state, &email)
+    let ip = crate::web::session::client_ip().await;
+    crate::services::accounts::request_password_reset(&state, &email, &ip)
         .await
         .rpc()?;
     Ok(())
@@ -84,9 +86,14 @@ pub async fn verify_email(token: String) -> Result<String, ServerFnError> {
 #[server(prefix = "/rpc", endpoint = "resend_verification")]
 pub async fn resend_verification() -> Result<(), ServerFnError> {
     let me = crate::web::session::require().await?;
-    crate::services::accounts::resend_verification(&crate::web::session::state()?, &me.user_id)
-        .await
-        .rpc()?;
+    let ip = crate::web::session::client_ip().await;
+    crate::services::accounts::resend_verification(
+        &crate::web::session::state()?,
+        &me.user_id,
+        &ip,
+    )
+    .await
+    .rpc()?;
     Ok(())
 }
 
@@ -116,9 +123,12 @@ pub async fn invite_info(token: String) -> Result<InviteSummary, ServerFnError> 
 pub async fn accept_invite(token: String, password: String) -> Result<(), ServerFnError> {
     use crate::web::session;
     let state = session::state()?;
-    let (user, account_id) = crate::services::team::accept(&state, &token, &password)
-        .await
-        .rpc()?;
+    let ip = session::client_ip().await;
+    let me = session::current().await?;
+    let (user, account_id) =
+        crate::services::team::accept(&state, &token, &password, &ip, me.as_ref())
+            .await
+            .rpc()?;
     session::sign_in(&user.id, &account_id).await?;
     leptos_axum::redirect("/");
     Ok(())
@@ -203,8 +213,6 @@ pub fn ForgotPage() -> impl IntoView {
             </ActionForm>
             <p class="mt-6 text-sm text-slate-600">
                 <a href="/login" class="text-brand-600 hover:underline">"Back to log in"</a>
-                " · "
-                <a href="/mailbox" class="text-brand-600 hover:underline">"Sandbox mailbox"</a>
             </p>
         </AuthFrame>
     }

@@ -1,26 +1,21 @@
-//! The sandbox Mailbox: mail the installation sent, readable offline.
+//! The sandbox Mailbox: in sandbox mode without SMTP, the signed-in user
+//! reads the mail sent to their own address here (and nothing else).
 
 #[cfg(feature = "ssr")]
 use crate::web::session::Rpc;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 
 use super::ui::*;
 use crate::domain::MailView;
 
 #[server(prefix = "/rpc", endpoint = "mailbox")]
-pub async fn mailbox(to: Option<String>) -> Result<(bool, Vec<MailView>), ServerFnError> {
+pub async fn mailbox() -> Result<Vec<MailView>, ServerFnError> {
     let me = crate::web::session::current().await?;
     let state = crate::web::session::state()?;
-    let mails = crate::services::email::mailbox(
-        &state,
-        me.as_ref(),
-        to.as_deref().filter(|s| !s.is_empty()),
-    )
-    .await
-    .rpc()?;
-    Ok((me.is_some(), mails))
+    crate::services::email::mailbox(&state, me.as_ref())
+        .await
+        .rpc()
 }
 
 /// Splits text into plain runs and links so that links in mails can be clicked.
@@ -45,31 +40,32 @@ fn linkify(text: &str) -> Vec<(bool, String)> {
 
 #[component]
 pub fn MailboxPage() -> impl IntoView {
-    let q = use_query_map();
-    let to = Memo::new(move |_| q.read().get("to"));
-    let data = Resource::new(move || to.get(), mailbox);
+    let data = Resource::new(|| (), |_| mailbox());
     view! {
         <Title text="Mailbox"/>
         <main class="mx-auto max-w-3xl px-4 py-8">
             <div class="mb-6 flex flex-wrap items-center justify-between gap-3">
                 <div>
                     <h1 class="text-2xl font-semibold">"Mailbox"</h1>
-                    <p class="text-sm text-slate-600">"Mail this installation sent. With SMTP configured it also went out; without, this is where it lands."</p>
+                    <p class="text-sm text-slate-600">"Mail this sandbox installation sent to you. Without SMTP it goes nowhere else; each person sees only the mail sent to their own address."</p>
                 </div>
                 <a href="/" class="text-sm font-medium text-brand-600 hover:underline">"Back to the Portal"</a>
             </div>
             <Suspense fallback=|| view! { <Loading/> }>
                 {move || Suspend::new(async move {
                     match data.await {
-                        Err(e) => view! { <Alert tone=Tone::Danger>{error_text(&e)}</Alert> }.into_any(),
-                        Ok((signed_in, mails)) => view! {
+                        Err(e) => view! {
+                            <div class="space-y-3">
+                                <Alert tone=Tone::Warning>{error_text(&e)}</Alert>
+                                <p class="text-sm text-slate-600">
+                                    <a href="/login" class="font-medium text-brand-600 hover:underline">"Log in"</a>
+                                    " to read your mail. Locked out of a sandbox installation? The operator can set a new password with "
+                                    <code class="rounded bg-slate-100 px-1">"switchboard admin reset-password"</code>"."
+                                </p>
+                            </div>
+                        }.into_any(),
+                        Ok(mails) => view! {
                             <div class="space-y-4">
-                                {(!signed_in).then(|| view! {
-                                    <form method="get" action="/mailbox" class="flex flex-col gap-3 rounded-xl border border-slate-200 bg-white p-4 sm:flex-row sm:items-end">
-                                        <div class="flex-1"><Field label="Show mail sent to" name="to" kind="email" id="mailbox-to" value=to.get_untracked().unwrap_or_default() required=true/></div>
-                                        <button type="submit" class=button_class(Variant::Primary)>"Open"</button>
-                                    </form>
-                                })}
                                 {if mails.is_empty() {
                                     view! { <EmptyState title="No mail yet">"Mail appears here right after it is sent."</EmptyState> }.into_any()
                                 } else {

@@ -40,6 +40,9 @@ pub fn SandboxPage() -> impl IntoView {
                     })
                 })}
             </Suspense>
+            <Alert tone=Tone::Info>
+                <span id="sandbox-single-tenant">"Sandbox mode is single-tenant: everyone who can reach this installation can play Meta and every end user for all sandbox assets, reset the sandbox and read its threads. Keep it on your own machine or a private test box. Called with your API key, the control API's read endpoints show only your channels' traffic."</span>
+            </Alert>
             <Card title="Play the end user">
                 <p class="mb-3 text-sm text-slate-700">"The phone writes to your sandbox WhatsApp numbers, Pages and Instagram account as a customer would, and shows the replies your code sends, with their delivery status."</p>
                 <a id="open-phone" href="/sandbox/phone" rel="external" class=button_class(Variant::Primary)>"Open the sandbox phone"</a>
@@ -49,7 +52,7 @@ pub fn SandboxPage() -> impl IntoView {
                     <li>"A seeded business, “Sandbox Business”: one WhatsApp Business Account with the numbers +1 555 0100 001 and +1 555 0100 002, two Facebook Pages and an Instagram account linked to the first Page."</li>
                     <li>"Meta's Graph API at "<code class="rounded bg-slate-100 px-1">"/sandbox/graph"</code>" and its consent dialog, with Meta's JSON shapes, error codes and signed webhooks."</li>
                     <li>"A control API under "<code class="rounded bg-slate-100 px-1">"/sandbox/api"</code>" for tests: inbound messages of every type, statuses, the outbox, faults (failing or slow Graph calls, duplicated, reordered or dropped webhooks), token revocation, reset."</li>
-                    <li><a href="/mailbox" class="font-medium text-brand-600 hover:underline">"Mailbox"</a>": every mail the installation sent (verification, resets, invitations)."</li>
+                    <li><a href="/mailbox" class="font-medium text-brand-600 hover:underline">"Mailbox"</a>": the mail this installation sent to you (confirmation, password resets, invitations); each person sees only their own."</li>
                     <li>"API keys start with "<code class="rounded bg-slate-100 px-1">"sb_test_"</code>" so they are never mistaken for live keys."</li>
                 </ul>
             </Card>

@@ -1,10 +1,12 @@
 //! Sign-up, log-in with throttling, email verification and password reset.
+//! The limits themselves live in `services::throttle`.
 
-use crate::clock::{DAY_MS, HOUR_MS, MINUTE_MS, rfc3339};
+use crate::clock::{DAY_MS, HOUR_MS, rfc3339};
 use crate::crypto;
 use crate::domain::{self, Me, Role};
 use crate::error::{AppError, AppResult};
-use crate::services::email::Outgoing;
+use crate::services::email::{LINK_SLOT, Outgoing, SealedLink, inert};
+use crate::services::throttle;
 use crate::state::AppState;
 use crate::store::{
     self,
@@ -17,21 +19,29 @@ pub const LINK_TTL_MS: i64 = HOUR_MS;
 /// A new account starts with a 7-day trial (SPEC §7).
 pub const TRIAL_MS: i64 = 7 * DAY_MS;
 /// At most this many failed log-ins per email+IP inside the window.
-pub const LOGIN_MAX_FAILURES: i64 = 10;
-pub const LOGIN_WINDOW_MS: i64 = 15 * MINUTE_MS;
+pub const LOGIN_MAX_FAILURES: i64 = throttle::LOGIN_PER_EMAIL_IP.max;
+pub const LOGIN_WINDOW_MS: i64 = throttle::LOGIN_PER_EMAIL_IP.window_ms;
 
 pub struct SignedUp {
     pub user: User,
     pub account: Account,
 }
 
+/// Creates the owner and their account and mails the confirmation link. The
+/// mail counts against the confirmation-mail limits of the address and of
+/// `ip`, checked before anything is created.
 pub async fn sign_up(
     state: &AppState,
     email: &str,
     password: &str,
     account_name: &str,
+    ip: &str,
 ) -> AppResult<SignedUp> {
+    let address = domain::normalize_email(email).map_err(AppError::validation)?;
+    let buckets = throttle::link_mail(&address, ip);
+    throttle::check(state, &buckets).await?;
     let created = create_owner(state, email, password, account_name, false).await?;
+    throttle::hit(state, &buckets).await?;
     send_verification(state, &created.user).await?;
     Ok(created)
 }
@@ -117,21 +127,25 @@ async fn issue_link(state: &AppState, user_id: &str, purpose: Purpose) -> AppRes
     Ok(token)
 }
 
-pub async fn send_verification(state: &AppState, user: &User) -> AppResult<()> {
+/// Mails a confirmation link (throttles are the caller's).
+async fn send_verification(state: &AppState, user: &User) -> AppResult<()> {
     let token = issue_link(state, &user.id, Purpose::VerifyEmail).await?;
     let link = format!("{}/verify-email?token={token}", state.config.base());
     state
         .mailer
-        .send(Outgoing {
-            to: &user.email,
-            subject: "Confirm your email for Switchboard".into(),
-            body: format!(
-                "Welcome to Switchboard.\n\nConfirm that {} is your address by opening this link:\n\n{link}\n\n\
-                 The link works once and expires in one hour. If you did not sign up, ignore this mail.\n",
-                user.email
-            ),
-            account_id: None,
-        })
+        .send_with_link(
+            Outgoing {
+                to: &user.email,
+                subject: "Confirm your email for Switchboard".into(),
+                body: format!(
+                    "Welcome to Switchboard.\n\nConfirm that {} is your address by opening this link:\n\n{LINK_SLOT}\n\n\
+                     The link works once and expires in one hour. If you did not sign up, ignore this mail.\n",
+                    inert(&user.email)
+                ),
+                account_id: None,
+            },
+            SealedLink::new(&state.cipher, link),
+        )
         .await?;
     Ok(())
 }
@@ -157,13 +171,16 @@ pub async fn verify_email(state: &AppState, token: &str) -> AppResult<User> {
         .ok_or_else(|| AppError::not_found("user"))
 }
 
-/// Always succeeds from the caller's view, so the form does not reveal which emails exist.
-pub async fn request_password_reset(state: &AppState, email: &str) -> AppResult<()> {
+/// Always succeeds from the caller's view, so the form does not reveal which
+/// emails exist. Requests count against the address and the caller's IP
+/// whether or not a user has that address, so the limit reveals nothing either.
+pub async fn request_password_reset(state: &AppState, email: &str, ip: &str) -> AppResult<()> {
     let Ok(email) = domain::normalize_email(email) else {
         return Err(AppError::validation(
             "email must look like name@example.com",
         ));
     };
+    throttle::spend(state, &throttle::link_mail(&email, ip)).await?;
     let Some(user) = store::accounts::user_by_email(&state.db, &email).await? else {
         return Ok(());
     };
@@ -171,17 +188,20 @@ pub async fn request_password_reset(state: &AppState, email: &str) -> AppResult<
     let link = format!("{}/reset-password?token={token}", state.config.base());
     state
         .mailer
-        .send(Outgoing {
-            to: &user.email,
-            subject: "Reset your Switchboard password".into(),
-            body: format!(
-                "Someone asked to reset the password of {}.\n\nChoose a new password here:\n\n{link}\n\n\
-                 The link works once and expires in one hour. If it was not you, ignore this mail; \
-                 your password stays as it is.\n",
-                user.email
-            ),
-            account_id: None,
-        })
+        .send_with_link(
+            Outgoing {
+                to: &user.email,
+                subject: "Reset your Switchboard password".into(),
+                body: format!(
+                    "Someone asked to reset the password of {}.\n\nChoose a new password here:\n\n{LINK_SLOT}\n\n\
+                     The link works once and expires in one hour. If it was not you, ignore this mail; \
+                     your password stays as it is.\n",
+                    inert(&user.email)
+                ),
+                account_id: None,
+            },
+            SealedLink::new(&state.cipher, link),
+        )
         .await?;
     Ok(())
 }
@@ -222,46 +242,61 @@ pub async fn reset_password(state: &AppState, token: &str, new_password: &str) -
         .ok_or_else(|| AppError::not_found("user"))
 }
 
-fn throttle_key(email: &str, ip: &str) -> String {
-    crypto::sha256_hex(&format!("{email}|{ip}"))
+/// `switchboard admin reset-password`: the operator sets a password directly
+/// (they vouch for the person, so the address counts as confirmed); every
+/// session of the user ends.
+pub async fn set_password_by_operator(
+    state: &AppState,
+    email: &str,
+    new_password: &str,
+) -> AppResult<User> {
+    let email = domain::normalize_email(email).map_err(AppError::validation)?;
+    domain::validate_password(new_password).map_err(AppError::validation)?;
+    let user = store::accounts::user_by_email(&state.db, &email)
+        .await?
+        .ok_or_else(|| AppError::not_found("user"))?;
+    let hash = crypto::hash_password(new_password).map_err(AppError::Internal)?;
+    store::accounts::set_password(&state.db, &user.id, &hash).await?;
+    store::accounts::mark_verified(&state.db, &user.id, state.now()).await?;
+    store::sessions::delete_for_user(&state.db, &user.id).await?;
+    Ok(user)
 }
 
-/// Checks the credentials. Ten failures per email+IP within 15 minutes lock that
-/// pair out until the oldest failure leaves the window.
+/// Checks the credentials. Failures count per email+IP (ten in 15 minutes lock
+/// that pair out until the oldest leaves the window), per IP and
+/// installation-wide (`services::throttle`); a success clears its email+IP.
 pub async fn log_in(state: &AppState, email: &str, password: &str, ip: &str) -> AppResult<User> {
     let email = domain::normalize_email(email).unwrap_or_else(|_| email.trim().to_lowercase());
-    let key = throttle_key(&email, ip);
-    let now = state.now();
-    let (failures, oldest) =
-        store::throttle::failures_since(&state.db, &key, now - LOGIN_WINDOW_MS).await?;
-    if failures >= LOGIN_MAX_FAILURES {
-        let retry_ms = oldest
-            .map(|o| o + LOGIN_WINDOW_MS - now)
-            .unwrap_or(LOGIN_WINDOW_MS)
-            .max(1000);
-        return Err(AppError::rate_limited(
-            format!(
-                "too many failed log-ins; try again in {} minutes or reset the password",
-                (retry_ms + MINUTE_MS - 1) / MINUTE_MS
-            ),
-            (retry_ms / 1000) as u64,
-        ));
-    }
     let user = store::accounts::user_by_email(&state.db, &email).await?;
-    let hash = user
-        .as_ref()
-        .map(|u| u.password_hash.as_str())
-        .unwrap_or(crypto::dummy_password_hash());
-    let ok = crypto::verify_password(password, hash) && user.is_some();
+    let hash = user.as_ref().map(|u| u.password_hash.as_str());
+    check_password(state, &email, hash, password, ip).await?;
+    Ok(user.expect("a password matched"))
+}
+
+/// The one password check behind every door that takes a password from a
+/// stranger (log-in, accepting an invitation as an existing user): refused
+/// while a log-in throttle is full, a failure counted like a failed log-in.
+/// `hash` is `None` for an unknown email, which is checked against a dummy
+/// hash so that the answer takes as long.
+pub async fn check_password(
+    state: &AppState,
+    email: &str,
+    hash: Option<&str>,
+    password: &str,
+    ip: &str,
+) -> AppResult<()> {
+    let buckets = throttle::login(email, ip);
+    throttle::check(state, &buckets).await?;
+    let ok = crypto::verify_password(password, hash.unwrap_or(crypto::dummy_password_hash()))
+        && hash.is_some();
     if !ok {
-        store::throttle::record_failure(&state.db, &key, now).await?;
+        throttle::hit(state, &buckets).await?;
         return Err(AppError::unauthorized(
             "invalid_credentials",
             "email or password is incorrect",
         ));
     }
-    store::throttle::clear(&state.db, &key).await?;
-    Ok(user.expect("checked above"))
+    throttle::clear(state, &buckets[0]).await
 }
 
 /// The Portal's view of a signed-in user in their current account.
@@ -312,7 +347,8 @@ pub async fn primary_account(state: &AppState, user_id: &str) -> AppResult<Strin
         })
 }
 
-pub async fn resend_verification(state: &AppState, user_id: &str) -> AppResult<()> {
+/// Mails a new confirmation link, within the limits of the address and `ip`.
+pub async fn resend_verification(state: &AppState, user_id: &str, ip: &str) -> AppResult<()> {
     let user = store::accounts::user_by_id(&state.db, user_id)
         .await?
         .ok_or_else(|| AppError::not_found("user"))?;
@@ -322,5 +358,6 @@ pub async fn resend_verification(state: &AppState, user_id: &str) -> AppResult<(
             "this email is already confirmed",
         ));
     }
+    throttle::spend(state, &throttle::link_mail(&user.email, ip)).await?;
     send_verification(state, &user).await
 }

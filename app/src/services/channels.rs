@@ -422,14 +422,15 @@ fn elsewhere() -> AppError {
 }
 
 /// The checks before touching Meta: one asset ↔ one account, then a license
-/// slot unless the account's channel for the asset is already active.
+/// slot unless the account's channel for the asset is already active. Early
+/// answers only: [`connect`] decides again, atomically, after Meta.
 pub async fn check_connectable(
     state: &AppState,
     account_id: &str,
     d: &Discovered,
 ) -> AppResult<()> {
     let t = d.channel_type.as_str();
-    match store::channels::active_holder(&state.db, t, &d.asset_id).await? {
+    match store::channels::active_holder(&state.db.pool, t, &d.asset_id).await? {
         Some(holder) if holder != account_id => Err(elsewhere()),
         Some(_) => Ok(()),
         None => licenses::require_slot(state, account_id, d.channel_type).await,
@@ -438,13 +439,23 @@ pub async fn check_connectable(
 
 /// Subscribes the app and creates, reactivates (same id, same webhook
 /// settings) or refreshes the account's channel for `d`.
+///
+/// Racing connects: the channel becomes active in one short transaction that
+/// first takes a license slot under the account lock
+/// ([`licenses::take_slot`]), so an account never holds more active channels
+/// of a type than it has licenses; another account's active channel for the
+/// same asset is refused by the partial unique index `channels_active_asset`.
 pub async fn connect(state: &AppState, account_id: &str, d: &Discovered) -> AppResult<Outcome> {
     check_connectable(state, account_id, d).await?;
     let now = state.now();
-    let existing =
-        store::channels::for_asset(&state.db, account_id, d.channel_type.as_str(), &d.asset_id)
-            .await?;
-    let mut c = Channel {
+    let existing = store::channels::for_asset(
+        &state.db.pool,
+        account_id,
+        d.channel_type.as_str(),
+        &d.asset_id,
+    )
+    .await?;
+    let c = Channel {
         id: existing
             .as_ref()
             .map(|e| e.id.clone())
@@ -474,41 +485,81 @@ pub async fn connect(state: &AppState, account_id: &str, d: &Discovered) -> AppR
         media_mode: "link".into(),
     };
     subscribe_webhooks(state, &c, &d.token).await?;
-    let outcome = match existing {
-        Some(e) if e.is_active => {
-            store::channels::refresh_connection(&state.db, &c, false, now).await?;
-            Outcome::AlreadyActive(e)
-        }
-        Some(_) => {
-            // Racing connects of the same asset: the partial unique index decides.
-            match store::channels::refresh_connection(&state.db, &c, true, now).await {
-                Ok(_) => {}
-                Err(e) if is_unique_violation(&e) => return Err(elsewhere()),
-                Err(e) => return Err(e.into()),
-            }
-            Outcome::Reactivated(c.clone())
-        }
-        None => {
-            match store::channels::insert(&state.db, &c).await {
-                Ok(()) => {}
-                Err(e) if is_unique_violation(&e) => return Err(elsewhere()),
-                Err(e) => return Err(e.into()),
-            }
-            Outcome::Created(c.clone())
-        }
-    };
-    c = load(state, account_id, &outcome.channel().id).await?;
+    // Read before the transaction: reading the licenses may renew one (a write).
+    let slots = licenses::entitlement(state, account_id).await?.licenses;
+    let outcome = activate(state, c, d.channel_type, slots, now).await?;
+    let fresh = load(state, account_id, &outcome.channel().id).await?;
     if !matches!(outcome, Outcome::AlreadyActive(_)) {
-        let data = super::account_events::channel_data(&c, None);
+        let data = super::account_events::channel_data(&fresh, None);
         super::account_events::fire(state, account_id, "channel.connected", data).await;
     }
     Ok(match outcome {
-        Outcome::Created(_) => Outcome::Created(c),
-        Outcome::Reactivated(_) => Outcome::Reactivated(c),
-        Outcome::AlreadyActive(_) => Outcome::AlreadyActive(c),
+        Outcome::Created(_) => Outcome::Created(fresh),
+        Outcome::Reactivated(_) => Outcome::Reactivated(fresh),
+        Outcome::AlreadyActive(_) => Outcome::AlreadyActive(fresh),
     })
 }
 
-fn is_unique_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+/// The write of [`connect`], in one transaction: the account's channel for
+/// the asset as it is now (read under the lock, not before it), then a
+/// refresh of an active one, or a slot and the insert or reactivation.
+async fn activate(
+    state: &AppState,
+    mut c: Channel,
+    t: ChannelType,
+    slots: i64,
+    now: i64,
+) -> AppResult<Outcome> {
+    let _turn = state.db.write_turn().await;
+    let mut tx = state.db.begin().await?;
+    // The lock comes first so that the read below sees every connect of this
+    // account that finished before it.
+    if !store::locks::account(&mut tx, &c.account_id).await? {
+        return Err(AppError::not_found("account"));
+    }
+    let existing =
+        store::channels::for_asset(&mut *tx, &c.account_id, t.as_str(), &c.asset_id).await?;
+    if let Some(e) = &existing {
+        // A racing connect of the same asset in this account may have
+        // created the row since `connect` looked: that row is the channel.
+        c.id = e.id.clone();
+    }
+    let outcome = match existing {
+        Some(e) if e.is_active => {
+            store::channels::refresh_connection(&mut tx, &c, false, now).await?;
+            Outcome::AlreadyActive(e)
+        }
+        existing => {
+            if let Some(holder) =
+                store::channels::active_holder(&mut *tx, t.as_str(), &c.asset_id).await?
+                && holder != c.account_id
+            {
+                return Err(elsewhere());
+            }
+            licenses::take_slot(&mut tx, &c.account_id, t, slots).await?;
+            // Another account's connect of the same asset may commit between
+            // the look above and this write: the partial unique index
+            // `channels_active_asset` refuses the second one.
+            if existing.is_some() {
+                store::channels::refresh_connection(&mut tx, &c, true, now)
+                    .await
+                    .map_err(taken_elsewhere)?;
+                Outcome::Reactivated(c.clone())
+            } else {
+                store::channels::insert(&mut tx, &c)
+                    .await
+                    .map_err(taken_elsewhere)?;
+                Outcome::Created(c.clone())
+            }
+        }
+    };
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+fn taken_elsewhere(e: sqlx::Error) -> AppError {
+    match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => elsewhere(),
+        _ => e.into(),
+    }
 }

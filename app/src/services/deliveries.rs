@@ -179,9 +179,10 @@ pub async fn get(state: &AppState, account_id: &str, id: &str) -> AppResult<Deli
     Ok(v)
 }
 
-/// True while the account has no active license: new deliveries wait.
-async fn held(state: &AppState, account_id: &str) -> AppResult<bool> {
-    Ok(licenses::entitlement(state, account_id).await?.licenses == 0)
+/// True while the target's channel (an endpoint's: the account) holds no
+/// license: new deliveries wait.
+async fn held(state: &AppState, account_id: &str, target: &Target) -> AppResult<bool> {
+    licenses::held(state, account_id, target.channel_id.as_deref()).await
 }
 
 /// The channel's webhook as it is now, or why nothing can be sent there.
@@ -248,7 +249,7 @@ pub async fn retry(state: &AppState, account_id: &str, id: &str) -> AppResult<De
         }
     };
     let raw = event_body(state, &event)?;
-    let held = held(state, account_id).await?;
+    let held = held(state, account_id, &target).await?;
     let mut tx = state.db.begin().await?;
     let new_id = fanout::enqueue(
         &mut tx,
@@ -342,7 +343,7 @@ pub async fn replay(
             ),
         ));
     }
-    let held = held(state, account_id).await?;
+    let held = held(state, account_id, &target).await?;
     let now = state.now();
     let mut tx = state.db.begin().await?;
     for e in &picked {
@@ -412,7 +413,7 @@ pub async fn send_test_event(
         inbound_payload_id: None,
         occurred_at: now,
     };
-    let held = held(state, account_id).await?;
+    let held = held(state, account_id, &target).await?;
     let raw = serde_json::to_vec(&body).unwrap_or_default();
     // The event is recorded without targets and delivered here, so the new
     // delivery's id is known without a second look-up.

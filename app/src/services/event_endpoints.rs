@@ -115,14 +115,17 @@ pub async fn create(
             ))
         })?,
     };
+    let full = || {
+        AppError::validation(format!(
+            "an account can have at most {MAX_PER_ACCOUNT} event endpoints; delete one first"
+        ))
+    };
     if store::event_endpoints::list(&state.db, account_id)
         .await?
         .len()
         >= MAX_PER_ACCOUNT
     {
-        return Err(AppError::validation(format!(
-            "an account can have at most {MAX_PER_ACCOUNT} event endpoints; delete one first"
-        )));
+        return Err(full());
     }
     let secret = super::channels::random_secret();
     let row = EventEndpoint {
@@ -136,7 +139,10 @@ pub async fn create(
         created_at: state.now(),
         deleted_at: None,
     };
-    store::event_endpoints::insert(&state.db, &row).await?;
+    // The look above answers early; this counts again under the account lock.
+    if !store::event_endpoints::insert_capped(&state.db, &row, MAX_PER_ACCOUNT as i64).await? {
+        return Err(full());
+    }
     Ok(CreatedEndpoint {
         endpoint: view(&row),
         secret,

@@ -78,14 +78,17 @@ async fn compute(state: &AppState, c: &Channel) -> AppResult<(Health, Option<Str
         },
     )];
     let ent = licenses::entitlement(state, &c.account_id).await?;
-    let licensed = ent.licenses > 0;
+    // The channel's own license: an account can have licenses while this
+    // channel (connected after they ran out) holds none.
+    let licensed = ent.covers(&c.id);
+    let sub = ent.view_for(&c.id, c.is_active);
     checks.push(check(
         "license",
         licensed,
         format!(
             "subscription {} ({})",
-            ent.view.status,
-            ent.view.source.clone().unwrap_or_else(|| "none".into())
+            sub.status,
+            sub.source.unwrap_or_else(|| "none".into())
         ),
     ));
     let token = channels::token(state, c)?;

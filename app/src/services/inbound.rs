@@ -31,9 +31,38 @@ const QUEUE: usize = 4096;
 /// A Meta POST whose signature verified.
 #[derive(Debug)]
 pub struct Received {
-    /// The app whose secret verified it (`None` for the platform app).
-    pub meta_app_id: Option<String>,
+    pub via: Via,
     pub body: Vec<u8>,
+}
+
+/// Whose secret verified a payload, which decides the channels it may reach
+/// (SPEC §14): a secret vouches only for channels connected through it.
+#[derive(Debug, Clone)]
+pub enum Via {
+    /// The installation's own app (its id, when configured): channels
+    /// connected through the setup flow.
+    Platform(Option<String>),
+    /// A customer's own app: channels connected through one of these
+    /// `meta_apps` rows, the ones whose secret verified the body.
+    App { app_id: String, rows: Vec<String> },
+}
+
+impl Via {
+    fn meta_app_id(&self) -> Option<String> {
+        match self {
+            Via::Platform(id) => id.clone(),
+            Via::App { app_id, .. } => Some(app_id.clone()),
+        }
+    }
+
+    /// True when a payload that came this way may reach `c`.
+    pub fn reaches(&self, c: &Channel) -> bool {
+        match (self, &c.meta_app_ref) {
+            (Via::Platform(_), None) => true,
+            (Via::App { rows, .. }, Some(r)) => rows.contains(r),
+            _ => false,
+        }
+    }
 }
 
 struct Job {
@@ -149,10 +178,11 @@ fn finish(batch: &mut [Job], result: impl Fn() -> AppResult<()>) {
 }
 
 /// Read-only facts looked up once per batch: channels by route, and whether
-/// an account has a license (deliveries are held without one).
+/// a channel holds a license of its own (deliveries are held without one).
 #[derive(Default)]
 struct Lookups {
     channels: HashMap<Route, Vec<Channel>>,
+    /// By channel id ([`licenses::Entitlement::holds`]).
     licensed: HashMap<String, bool>,
     /// Account-event plans by account (template status updates).
     template_plans: HashMap<String, account_events::Plan>,
@@ -174,12 +204,12 @@ impl Lookups {
         Ok(found)
     }
 
-    async fn licensed(&mut self, state: &AppState, account_id: &str) -> AppResult<bool> {
-        if let Some(l) = self.licensed.get(account_id) {
+    async fn licensed(&mut self, state: &AppState, ch: &Channel) -> AppResult<bool> {
+        if let Some(l) = self.licensed.get(&ch.id) {
             return Ok(*l);
         }
-        let l = licenses::entitlement(state, account_id).await?.licenses > 0;
-        self.licensed.insert(account_id.to_string(), l);
+        let l = !licenses::held(state, &ch.account_id, Some(&ch.id)).await?;
+        self.licensed.insert(ch.id.clone(), l);
         Ok(l)
     }
 }
@@ -192,12 +222,17 @@ async fn commit(state: &AppState, batch: &[Job]) -> AppResult<()> {
         let mut routes = Vec::new();
         let mut orphans = Vec::new();
         for r in job.routed.as_deref().unwrap_or_default() {
-            let chans = lookups.channels(state, &r.route).await?;
+            let chans: Vec<Channel> = lookups
+                .channels(state, &r.route)
+                .await?
+                .into_iter()
+                .filter(|c| job.received.via.reaches(c))
+                .collect();
             if chans.is_empty() {
                 orphans.push(r.route.id().to_string());
             } else {
                 for c in &chans {
-                    lookups.licensed(state, &c.account_id).await?;
+                    lookups.licensed(state, c).await?;
                     if matches!(r.route, Route::Waba(_))
                         && !lookups.template_plans.contains_key(&c.account_id)
                     {
@@ -226,9 +261,10 @@ async fn commit(state: &AppState, batch: &[Job]) -> AppResult<()> {
             &mut tx,
             &store::events::InboundPayload {
                 id: payload_id.clone(),
-                meta_app_id: job.received.meta_app_id.clone(),
+                meta_app_id: job.received.via.meta_app_id(),
                 object,
-                body: String::from_utf8_lossy(&job.received.body).into_owned(),
+                // End users' messages: encrypted at rest like events (SPEC §14).
+                body: state.cipher.encrypt(&job.received.body),
                 orphaned: !orphans.is_empty() || job.routed.is_err(),
                 orphan_assets: (!orphans.is_empty())
                     .then(|| serde_json::to_string(&orphans).unwrap_or_default()),
@@ -407,12 +443,7 @@ impl Writer<'_> {
         } else {
             vec![]
         };
-        let held = !self
-            .lookups
-            .licensed
-            .get(&ch.account_id)
-            .copied()
-            .unwrap_or(false);
+        let held = !self.lookups.licensed.get(&ch.id).copied().unwrap_or(false);
         let stored = fanout::record(
             self.tx,
             &self.state.cipher,
@@ -615,7 +646,7 @@ pub(crate) async fn apply_early_statuses(
         return Ok(false);
     }
     let mut lookups = Lookups::default();
-    lookups.licensed.insert(ch.account_id.clone(), licensed);
+    lookups.licensed.insert(ch.id.clone(), licensed);
     apply(state, tx, &lookups, ch, &early, now).await?;
     Ok(true)
 }
@@ -638,7 +669,7 @@ pub async fn release_early_statuses(state: &AppState) -> AppResult<usize> {
         let Some(ch) = store::channels::by_id(&state.db, &e.channel_id).await? else {
             continue;
         };
-        lookups.licensed(state, &ch.account_id).await?;
+        lookups.licensed(state, &ch).await?;
         apply(state, &mut tx, &lookups, &ch, std::slice::from_ref(e), now).await?;
     }
     tx.commit().await?;

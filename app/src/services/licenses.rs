@@ -10,6 +10,14 @@
 //!   type in connection order: the n-th WhatsApp channel uses the n-th unit, and
 //!   so on. The match is stable while nothing is added or removed, and each
 //!   channel's `subscription` block shows the license it uses.
+//! - A channel is licensed exactly when that match gives it a unit
+//!   ([`Entitlement::covers`]). Sending ([`require_channel_license`]) and
+//!   relaying ([`held`]) ask about the channel itself, never only whether the
+//!   account has some license: after a license ends or shrinks, the channels
+//!   connected last hold none.
+//! - A connect takes a slot atomically: [`require_slot`] is only the early
+//!   answer before Meta is called; [`take_slot`] counts again inside the
+//!   transaction that activates the channel, under the account lock.
 //! - The 7-day trial is a `pro` license with source `trial`. Accounts created
 //!   before licenses were rows get theirs from `accounts.trial_ends_at`; the row
 //!   is written the first time something changes it (a purchase ends it).
@@ -45,6 +53,8 @@ pub struct Entitlement {
     pub now: i64,
     /// channel id → (index in `rows`, 1-based unit number in that row).
     assignments: HashMap<String, (usize, i64)>,
+    /// Active channels without a unit, in connection order.
+    unlicensed: Vec<String>,
 }
 
 impl Entitlement {
@@ -76,6 +86,28 @@ impl Entitlement {
             .position(|l| l.id == license_id)
             .map_or(0, |i| i + 1);
         format!("L{n}")
+    }
+
+    /// True when `channel_id` holds a unit of an active license: the one
+    /// definition of a licensed channel.
+    pub fn covers(&self, channel_id: &str) -> bool {
+        self.assignments.contains_key(channel_id)
+    }
+
+    /// Whether deliveries for `channel_id` (`None`: an account event) wait
+    /// for a license: a channel's wait for its own, an account's while it
+    /// has none at all.
+    pub fn holds(&self, channel_id: Option<&str>) -> bool {
+        match channel_id {
+            Some(id) => !self.covers(id),
+            None => self.licenses == 0,
+        }
+    }
+
+    /// Active channels that hold no license (connected after the licenses
+    /// ran out, or left over when a license ended or shrank).
+    pub fn unlicensed_channels(&self) -> &[String] {
+        &self.unlicensed
     }
 
     /// The best active tier is at least `tier`.
@@ -169,11 +201,15 @@ pub fn compute(rows: Vec<License>, channels: &[(String, String, String)], now: i
         .flat_map(|i| (1..=rows[*i].quantity.max(0)).map(move |n| (*i, n)))
         .collect();
     let mut assignments = HashMap::new();
+    let mut unlicensed = Vec::new();
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (id, t, _) in channels {
         let k = seen.entry(t.as_str()).or_insert(0);
-        if let Some(u) = units.get(*k) {
-            assignments.insert(id.clone(), *u);
+        match units.get(*k) {
+            Some(u) => {
+                assignments.insert(id.clone(), *u);
+            }
+            None => unlicensed.push(id.clone()),
         }
         *k += 1;
     }
@@ -185,6 +221,7 @@ pub fn compute(rows: Vec<License>, channels: &[(String, String, String)], now: i
         per_tier,
         now,
         assignments,
+        unlicensed,
     }
 }
 
@@ -194,9 +231,9 @@ pub async fn entitlement(state: &AppState, account_id: &str) -> AppResult<Entitl
         .ok_or_else(|| AppError::not_found("account"))?;
     let mut rows = store::billing::licenses_of(&state.db, account_id).await?;
     let now = state.now();
-    if super::billing::sandbox::renew_due(state, &rows, now).await? {
+    let renewed = super::billing::sandbox::renew_due(state, &rows, now).await?;
+    if renewed {
         rows = store::billing::licenses_of(&state.db, account_id).await?;
-        activated(state, account_id).await;
     }
     if !rows.iter().any(|l| l.source == "trial")
         && let Some(t) = implied_trial(&account)
@@ -205,7 +242,11 @@ pub async fn entitlement(state: &AppState, account_id: &str) -> AppResult<Entitl
         rows.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
     }
     let channels = store::billing::active_channels(&state.db, account_id).await?;
-    Ok(compute(rows, &channels, now))
+    let ent = compute(rows, &channels, now);
+    if renewed {
+        release(state, account_id, &ent).await;
+    }
+    Ok(ent)
 }
 
 /// Ends a running trial because a paid or granted license replaces it. Writes
@@ -225,7 +266,16 @@ pub async fn end_trial(
 /// Call after a license became active (checkout paid, grant, renewal): held
 /// deliveries go out in order (SPEC §4.3).
 pub async fn activated(state: &AppState, account_id: &str) {
-    match super::relay::release_held(state, account_id).await {
+    match entitlement(state, account_id).await {
+        Ok(ent) => release(state, account_id, &ent).await,
+        Err(e) => {
+            tracing::error!(account = %account_id, error = %e, "releasing held deliveries failed")
+        }
+    }
+}
+
+async fn release(state: &AppState, account_id: &str, ent: &Entitlement) {
+    match super::relay::release_held_for(state, account_id, ent).await {
         Ok(n) => tracing::info!(account = %account_id, released = n, "license active"),
         Err(e) => {
             tracing::error!(account = %account_id, error = %e, "releasing held deliveries failed")
@@ -243,29 +293,87 @@ fn no_license() -> AppError {
 
 /// Refuses a (re)connect that would need a slot the account does not have:
 /// 402 `subscription_required` without any license, 402 `license_limit_reached`
-/// when every license already holds a channel of this type.
+/// when every license already holds a channel of this type. The early answer
+/// before anything is asked of Meta; the slot itself is taken by [`take_slot`].
 pub async fn require_slot(state: &AppState, account_id: &str, t: ChannelType) -> AppResult<()> {
     let ent = entitlement(state, account_id).await?;
-    if ent.licenses == 0 {
+    let used = store::channels::count_active(&state.db.pool, account_id, t.as_str()).await?;
+    check_slot(ent.licenses, used, t)
+}
+
+/// Takes a slot for one more active channel of type `t`, inside the
+/// transaction that then activates it: locks the account row
+/// ([`store::locks::account`]) and counts the active channels again, so
+/// racing connects of one account take slots one at a time. `licenses` comes
+/// from [`entitlement`] read before the transaction (reading it may write).
+pub async fn take_slot(
+    tx: &mut sqlx::AnyConnection,
+    account_id: &str,
+    t: ChannelType,
+    licenses: i64,
+) -> AppResult<()> {
+    if !store::locks::account(&mut *tx, account_id).await? {
+        return Err(AppError::not_found("account"));
+    }
+    let used = store::channels::count_active(&mut *tx, account_id, t.as_str()).await?;
+    check_slot(licenses, used, t)
+}
+
+fn check_slot(licenses: i64, used: i64, t: ChannelType) -> AppResult<()> {
+    if licenses <= 0 {
         return Err(AppError::client(
             402,
             "subscription_required",
             "the account has no active license (the trial is over); subscribe to connect channels",
         ));
     }
-    let used = store::channels::count_active(&state.db, account_id, t.as_str()).await?;
-    if used >= ent.licenses {
+    if used >= licenses {
         return Err(AppError::client(
             402,
             "license_limit_reached",
             format!(
-                "every license already holds an active {} channel ({used} of {}); deactivate one or add a license",
+                "every license already holds an active {} channel ({used} of {licenses}); deactivate one or add a license",
                 t.label(),
-                ent.licenses
             ),
         ));
     }
     Ok(())
+}
+
+/// Whether new deliveries for `channel_id` (`None`: account events) are
+/// stored `held` (SPEC §4.3): see [`Entitlement::holds`].
+pub async fn held(state: &AppState, account_id: &str, channel_id: Option<&str>) -> AppResult<bool> {
+    Ok(entitlement(state, account_id).await?.holds(channel_id))
+}
+
+/// Sending on a channel needs a license of its own: 402
+/// `subscription_required` when the account has none, and also when it has
+/// some but this channel is not one of those they cover.
+pub async fn require_channel_license(
+    state: &AppState,
+    account_id: &str,
+    channel_id: &str,
+) -> AppResult<()> {
+    let ent = entitlement(state, account_id).await?;
+    check_channel(&ent, channel_id)
+}
+
+fn check_channel(ent: &Entitlement, channel_id: &str) -> AppResult<()> {
+    if ent.licenses == 0 {
+        return Err(no_license());
+    }
+    if !ent.covers(channel_id) {
+        return Err(channel_unlicensed());
+    }
+    Ok(())
+}
+
+fn channel_unlicensed() -> AppError {
+    AppError::client(
+        402,
+        "subscription_required",
+        "this channel holds no license (the account has more active channels than licenses); add a license on the Billing page or deactivate another channel",
+    )
 }
 
 /// Refuses what the account's licenses do not cover: 402
@@ -289,11 +397,7 @@ pub async fn require_channel_tier(
     let ent = entitlement(state, account_id).await?;
     check_tier(&ent, tier)?;
     match ent.license_of(channel_id) {
-        None => Err(AppError::client(
-            402,
-            "subscription_required",
-            "this channel holds no license (the account has more active channels than licenses); add a license on the Billing page",
-        )),
+        None => Err(channel_unlicensed()),
         Some((l, _)) if tier_of(l) < tier => Err(plan_required(tier, tier_of(l))),
         Some(_) => Ok(()),
     }
@@ -349,11 +453,14 @@ pub async fn grant(
             crate::domain::billing::MAX_QUANTITY
         )));
     }
+    let mut tx = state.db.begin().await?;
+    // Under the account lock: two grants at once replace one block instead
+    // of adding two.
+    store::locks::account(&mut tx, account_id).await?;
     let existing = store::billing::licenses_of(&state.db, account_id)
         .await?
         .into_iter()
         .find(|l| l.source == "enterprise" && l.tier == tier.as_str() && l.is_active(now));
-    let mut tx = state.db.begin().await?;
     let license = match existing {
         Some(mut l) => {
             l.quantity = quantity;
@@ -479,6 +586,46 @@ mod tests {
         // The account view is the best tier.
         assert_eq!(e.view.tier.as_deref(), Some("pro"));
         assert_eq!(e.label_of("y"), "L2");
+    }
+
+    #[test]
+    fn a_channel_is_licensed_only_by_a_unit_of_its_own() {
+        let rows = vec![lic("x", "pro", 1, 1, 100)];
+        let e = compute(rows, &[ch("w1", "whatsapp"), ch("w2", "whatsapp")], 50);
+        assert_eq!(e.licenses, 1);
+        assert!(e.covers("w1") && !e.covers("w2"));
+        assert!(!e.holds(Some("w1")) && e.holds(Some("w2")));
+        assert!(
+            !e.holds(None),
+            "account events go out while a license is active"
+        );
+        assert_eq!(e.unlicensed_channels(), ["w2".to_string()]);
+        assert!(check_channel(&e, "w1").is_ok());
+        let err = check_channel(&e, "w2").unwrap_err();
+        assert_eq!(
+            (err.status().as_u16(), err.code()),
+            (402, "subscription_required")
+        );
+        // Without any license everything waits.
+        let e = compute(
+            vec![lic("x", "pro", 1, 1, 100)],
+            &[ch("w1", "whatsapp")],
+            500,
+        );
+        assert!(e.holds(None) && e.holds(Some("w1")));
+    }
+
+    #[test]
+    fn slots_are_counted_per_type() {
+        assert!(check_slot(1, 0, ChannelType::Whatsapp).is_ok());
+        assert_eq!(
+            check_slot(1, 1, ChannelType::Whatsapp).unwrap_err().code(),
+            "license_limit_reached"
+        );
+        assert_eq!(
+            check_slot(0, 0, ChannelType::Whatsapp).unwrap_err().code(),
+            "subscription_required"
+        );
     }
 
     #[test]

@@ -44,6 +44,58 @@ fn digits(s: &str) -> String {
     s.chars().filter(|c| c.is_ascii_digit()).collect()
 }
 
+/// The Meta app a manual connection goes through (SPEC §14): never the
+/// installation's own app (its webhooks are routed by asset and would reach
+/// other tenants' channels), and, when Meta says which app issued the token,
+/// that app. A payload signed with a secret is only trusted for channels
+/// connected through that secret's row, so the id only has to be honest,
+/// not secret.
+async fn app_of_token(state: &AppState, token: &str, given: Option<&str>) -> AppResult<String> {
+    let given = match given.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(id) if id.len() <= 32 && id.chars().all(|c| c.is_ascii_digit()) => Some(id),
+        Some(_) => return Err(AppError::validation("meta_app_id must be numeric")),
+        None => None,
+    };
+    let inspected = state.meta.debug_own_token(token).await;
+    let named = inspected
+        .as_ref()
+        .ok()
+        .and_then(|d| d.app_id.clone())
+        .filter(|id| !id.is_empty());
+    let id = match (given, named, inspected) {
+        (Some(g), Some(n), _) if g != n => {
+            return Err(AppError::bad_request(
+                "meta_app_mismatch",
+                format!(
+                    "meta_app_id {g} does not match the app that issued the access token ({n})"
+                ),
+            ));
+        }
+        (_, Some(n), _) => n,
+        (Some(g), None, _) => g.to_string(),
+        (None, None, Err(e)) => {
+            return Err(to_app_error(
+                &e,
+                "inspecting the access token (debug_token)",
+            ));
+        }
+        (None, None, Ok(_)) => {
+            return Err(AppError::validation(
+                "meta_app_id: Meta did not say which app the token belongs to; pass meta_app_id",
+            ));
+        }
+    };
+    if state.config.meta_app_id.as_deref() == Some(id.as_str()) {
+        return Err(AppError::bad_request(
+            "meta_app_reserved",
+            format!(
+                "app {id} is this installation's own Meta app; connect through the setup flow, or use a token of your own app"
+            ),
+        ));
+    }
+    Ok(id)
+}
+
 /// The result, with the path Meta must call for this app.
 pub struct ManualConnected {
     pub channel: ChannelView,
@@ -77,20 +129,7 @@ pub async fn connect(
             "phone_number must contain the number's digits",
         ));
     }
-    let meta_app_id = match input.meta_app_id.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        Some(id) if id.chars().all(|c| c.is_ascii_digit()) => id.to_string(),
-        Some(_) => return Err(AppError::validation("meta_app_id must be numeric")),
-        None => state
-            .meta
-            .debug_own_token(&token)
-            .await
-            .map_err(|e| to_app_error(&e, "inspecting the access token (debug_token)"))?
-            .app_id
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| {
-                AppError::validation("meta_app_id: Meta did not say which app the token belongs to; pass meta_app_id")
-            })?,
-    };
+    let meta_app_id = app_of_token(state, &token, input.meta_app_id.as_deref()).await?;
     let phones = state
         .meta
         .phone_numbers(&waba_id, &token)
@@ -113,19 +152,23 @@ pub async fn connect(
             ),
         ));
     };
-    let app_ref = store::meta_apps::upsert(
-        &state.db,
-        &MetaApp {
-            id: super::new_id(),
-            account_id: account_id.to_string(),
-            meta_app_id: meta_app_id.clone(),
-            app_secret: state.cipher.encrypt(app_secret.as_bytes()),
-            verify_token: state.cipher.encrypt(verify_token.as_bytes()),
-            verify_token_hash: crypto::sha256_hex(&verify_token),
-        },
-        state.now(),
-    )
-    .await?;
+    let app = MetaApp {
+        id: super::new_id(),
+        account_id: account_id.to_string(),
+        meta_app_id: meta_app_id.clone(),
+        app_secret: state.cipher.encrypt(app_secret.as_bytes()),
+        verify_token: state.cipher.encrypt(verify_token.as_bytes()),
+        verify_token_hash: crypto::sha256_hex(&verify_token),
+    };
+    // The channel row refers to the app row, so a new row goes in first and
+    // comes out again when the connect fails; an existing row of the account
+    // keeps its secret until the connect succeeds. Either way a failed
+    // connect leaves nothing behind.
+    let existing = store::meta_apps::of_account(&state.db, account_id, &meta_app_id).await?;
+    let app_ref = match &existing {
+        Some(id) => id.clone(),
+        None => store::meta_apps::insert(&state.db, &app, state.now()).await?,
+    };
     let d = Discovered {
         channel_type: ChannelType::Whatsapp,
         asset_id: phone.id.clone(),
@@ -140,10 +183,21 @@ pub async fn connect(
         token,
         token_expires_at: None,
         quality_rating: phone.quality_rating.clone(),
-        meta_app_ref: Some(app_ref),
+        meta_app_ref: Some(app_ref.clone()),
         detail: phone.display_phone_number.clone(),
     };
-    let outcome = channels::connect(state, account_id, &d).await?;
+    let outcome = match channels::connect(state, account_id, &d).await {
+        Ok(o) => o,
+        Err(e) => {
+            if existing.is_none() {
+                store::meta_apps::delete_unused(&state.db, &app_ref).await?;
+            }
+            return Err(e);
+        }
+    };
+    if existing.is_some() {
+        store::meta_apps::update_secrets(&state.db, &app_ref, &app, state.now()).await?;
+    }
     Ok(ManualConnected {
         created: matches!(outcome, Outcome::Created(_)),
         channel: channels::view_of(state, outcome.channel()).await?,

@@ -25,6 +25,7 @@ pub mod redirects;
 pub mod relay;
 pub mod team;
 pub mod templates;
+pub mod throttle;
 pub mod token_refresh;
 pub mod webhook_target;
 

@@ -386,7 +386,8 @@ pub async fn finish(state: &AppState, link_id: &str, d: &Discovered) -> AppResul
         ));
     };
     let now = state.now();
-    if !store::onboarding::claim(&state.db, link_id, now, now - HOLD_MS).await? {
+    // One conditional UPDATE: of racing flows exactly one gets the hold.
+    let Some(hold) = store::onboarding::claim(&state.db, link_id, now, now - HOLD_MS).await? else {
         let fresh = store::onboarding::get_any(&state.db, link_id).await?;
         let why = match fresh.as_ref().map(|l| status_of(l, state.now())) {
             Some("completed") => "This link was already used.",
@@ -395,9 +396,9 @@ pub async fn finish(state: &AppState, link_id: &str, d: &Discovered) -> AppResul
             _ => "This link is being completed in another window.",
         };
         return Ok(Finish::Failed(why.into()));
-    }
+    };
     if let Err(e) = licenses::require_tier(state, &link.account_id, Tier::Pro).await {
-        store::onboarding::release(&state.db, link_id).await?;
+        store::onboarding::release(&state.db, link_id, hold).await?;
         tracing::info!(link = link_id, detail = %e.public_detail(), "onboarding link used without the pro tier");
         return Ok(Finish::Failed(
             "This link is not available right now. Please contact the business that sent it."
@@ -407,7 +408,7 @@ pub async fn finish(state: &AppState, link_id: &str, d: &Discovered) -> AppResul
     let outcome = match channels::connect(state, &link.account_id, d).await {
         Ok(o) => o,
         Err(e) => {
-            store::onboarding::release(&state.db, link_id).await?;
+            store::onboarding::release(&state.db, link_id, hold).await?;
             return Ok(Finish::Failed(e.public_detail()));
         }
     };
@@ -431,7 +432,14 @@ pub async fn finish(state: &AppState, link_id: &str, d: &Discovered) -> AppResul
         waba_id: c.waba_id.clone().filter(|_| wa),
         is_phone_registered: registered,
     };
-    store::onboarding::complete(&state.db, link_id, &done, state.now()).await?;
+    if !store::onboarding::complete(&state.db, link_id, hold, &done, state.now()).await? {
+        // This flow outlived its hold and another one took the link: that
+        // one completes it; the link's event fires once.
+        tracing::warn!(link = link_id, channel = %c.id, "onboarding link was taken over while this flow connected");
+        return Ok(Finish::Failed(
+            "This link was completed in another window.".into(),
+        ));
+    }
     if wa {
         let data = json!({
             "onboarding_link_id": link.id,

@@ -7,7 +7,10 @@ use crate::domain::RedirectView;
 use crate::domain::redirect::{RedirectPattern, find_match};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
-use crate::store::{self, redirects::RedirectUri};
+use crate::store::{
+    self,
+    redirects::{Inserted, RedirectUri},
+};
 
 /// Upper bound per account, so matching stays a short scan.
 pub const MAX_PER_ACCOUNT: usize = 100;
@@ -28,24 +31,21 @@ fn parse(state: &AppState, raw: &str) -> Result<RedirectPattern, String> {
 pub async fn create(state: &AppState, account_id: &str, raw: &str) -> AppResult<RedirectView> {
     let pattern =
         parse(state, raw).map_err(|e| AppError::bad_request("invalid_redirect_pattern", e))?;
-    let existing = store::redirects::list(&state.db, account_id).await?;
-    if let Some(same) = existing.iter().find(|r| r.uri_pattern == pattern.as_str()) {
-        return Ok(view(same));
-    }
-    if existing.len() >= MAX_PER_ACCOUNT {
-        return Err(AppError::bad_request(
-            "invalid_redirect_pattern",
-            format!("an account can have at most {MAX_PER_ACCOUNT} redirect URIs"),
-        ));
-    }
     let r = RedirectUri {
         id: super::new_id(),
         account_id: account_id.to_string(),
         uri_pattern: pattern.as_str().to_string(),
         created_at: state.now(),
     };
-    store::redirects::insert(&state.db, &r).await?;
-    Ok(view(&r))
+    // Same pattern and cap are decided under the account lock (racing creates).
+    match store::redirects::insert_capped(&state.db, &r, MAX_PER_ACCOUNT).await? {
+        Inserted::New => Ok(view(&r)),
+        Inserted::Existing(same) => Ok(view(&same)),
+        Inserted::Full => Err(AppError::bad_request(
+            "invalid_redirect_pattern",
+            format!("an account can have at most {MAX_PER_ACCOUNT} redirect URIs"),
+        )),
+    }
 }
 
 pub async fn list(state: &AppState, account_id: &str) -> AppResult<Vec<RedirectView>> {
@@ -76,7 +76,8 @@ pub async fn require_allowed(state: &AppState, account_id: &str, candidate: &str
         Err(AppError::bad_request(
             "redirect_uri_not_allowed",
             format!(
-                "redirect_uri `{candidate}` matches none of the account's redirect URIs; add it with POST /api/v1/redirects"
+                "redirect_uri `{}` matches none of the account's redirect URIs; add it with POST /api/v1/redirects",
+                crate::domain::shown(candidate)
             ),
         ))
     }

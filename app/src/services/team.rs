@@ -1,10 +1,17 @@
 //! Members and invitations (owner / admin / member).
+//!
+//! An invitation is bound to the address it was sent to: the person who
+//! accepts becomes (or proves to be) the user of that address, a signed-in
+//! user of another address is refused, and the token works once. Only
+//! accounts whose owner confirmed their address invite, within the limits of
+//! `services::throttle`.
 
 use crate::clock::{DAY_MS, rfc3339};
 use crate::crypto;
 use crate::domain::{self, InviteView, Me, MemberView, Role, TeamView};
 use crate::error::{AppError, AppResult};
-use crate::services::email::Outgoing;
+use crate::services::email::{LINK_SLOT, Outgoing, SealedLink, inert};
+use crate::services::throttle;
 use crate::state::AppState;
 use crate::store::{self, accounts::User, invites::Invite};
 
@@ -49,8 +56,33 @@ pub async fn list(state: &AppState, me: &Me) -> AppResult<TeamView> {
     Ok(TeamView { members, invites })
 }
 
+/// Invitations go out in the name of the inviter and the account: both must
+/// stand behind a confirmed address, or anyone could send mail from this
+/// installation to any address in a name of their choosing.
+async fn require_confirmed(state: &AppState, me: &Me) -> AppResult<()> {
+    let unconfirmed = |detail: &str| AppError::client(403, "email_unverified", detail);
+    if !me.email_verified {
+        return Err(unconfirmed(
+            "confirm your email address before inviting anyone; the link is in your mail, and the dashboard sends it again",
+        ));
+    }
+    let members = store::accounts::members(&state.db, &me.account_id).await?;
+    for owner in members.iter().filter(|m| m.role == Role::Owner) {
+        let confirmed = store::accounts::user_by_id(&state.db, &owner.user_id)
+            .await?
+            .is_some_and(|u| u.email_verified_at.is_some());
+        if !confirmed {
+            return Err(unconfirmed(
+                "the owner of this account has not confirmed their email address yet; invitations can be sent once they have",
+            ));
+        }
+    }
+    Ok(())
+}
+
 pub async fn invite(state: &AppState, me: &Me, email: &str, role: Role) -> AppResult<InviteView> {
     require_manager(me)?;
+    require_confirmed(state, me).await?;
     let email = domain::normalize_email(email).map_err(AppError::validation)?;
     if role == Role::Owner {
         return Err(AppError::validation(
@@ -67,7 +99,10 @@ pub async fn invite(state: &AppState, me: &Me, email: &str, role: Role) -> AppRe
             format!("{email} is already a member of this account"),
         ));
     }
+    throttle::spend(state, &throttle::invitation(&me.account_id, &email)).await?;
     let now = state.now();
+    // One open invitation per address and account: a new one replaces the old.
+    store::invites::revoke_open_for_email(&state.db, &me.account_id, &email, now).await?;
     let token = crypto::random_base62(40);
     let invite = Invite {
         id: super::new_id(),
@@ -79,20 +114,26 @@ pub async fn invite(state: &AppState, me: &Me, email: &str, role: Role) -> AppRe
     };
     store::invites::insert(&state.db, &invite, &crypto::sha256_hex(&token), &me.user_id).await?;
     let link = format!("{}/invite?token={token}", state.config.base());
+    // The names are the inviter's to choose: they go in inert (no line
+    // breaks, nothing a mail client turns into a link).
+    let inviter = inert(&me.email);
+    let account_name = inert(&me.account_name);
     state
         .mailer
-        .send(Outgoing {
-            to: &email,
-            subject: format!("{} invited you to {} on Switchboard", me.email, me.account_name),
-            body: format!(
-                "{} invited you to join the account \"{}\" on Switchboard as {}.\n\nAccept the invitation here:\n\n{link}\n\n\
-                 The invitation expires in 7 days.\n",
-                me.email,
-                me.account_name,
-                role.as_str()
-            ),
-            account_id: Some(&me.account_id),
-        })
+        .send_with_link(
+            Outgoing {
+                to: &email,
+                subject: format!("{inviter} invited you to {account_name} on Switchboard"),
+                body: format!(
+                    "{inviter} invited you to join the account \"{account_name}\" on Switchboard as {}.\n\n\
+                     Accept the invitation here:\n\n{LINK_SLOT}\n\n\
+                     The invitation expires in 7 days.\n",
+                    role.as_str()
+                ),
+                account_id: Some(&me.account_id),
+            },
+            SealedLink::new(&state.cipher, link),
+        )
         .await?;
     Ok(InviteView {
         id: invite.id,
@@ -145,21 +186,45 @@ async fn open_invite(state: &AppState, token: &str) -> AppResult<Invite> {
         })
 }
 
-/// Accepts an invitation. A person without a user sets a password now (the link in
-/// their inbox proves the address); an existing user confirms with their password.
-pub async fn accept(state: &AppState, token: &str, password: &str) -> AppResult<(User, String)> {
+/// Accepts an invitation for the address it was sent to. A person without a
+/// user sets a password now (the link in their inbox proves the address); an
+/// existing user confirms with their password, checked and throttled like a
+/// log-in. Someone signed in as another address is refused: the invitation is
+/// not theirs. `ip` is the caller's, for the log-in throttle.
+pub async fn accept(
+    state: &AppState,
+    token: &str,
+    password: &str,
+    ip: &str,
+    signed_in: Option<&Me>,
+) -> AppResult<(User, String)> {
     let invite = open_invite(state, token).await?;
+    if let Some(me) = signed_in
+        && me.email != invite.email
+    {
+        return Err(AppError::client(
+            403,
+            "invite_email_mismatch",
+            format!(
+                "this invitation is for {}, and you are logged in as {}; log out and open the link again, \
+                 or ask for an invitation to your own address",
+                invite.email, me.email
+            ),
+        ));
+    }
     let now = state.now();
     let existing = store::accounts::user_by_email(&state.db, &invite.email).await?;
     let is_new = existing.is_none();
     let user = match existing {
         Some(u) => {
-            if !crypto::verify_password(password, &u.password_hash) {
-                return Err(AppError::unauthorized(
-                    "invalid_credentials",
-                    "the password does not match the existing user of this email",
-                ));
-            }
+            super::accounts::check_password(
+                state,
+                &invite.email,
+                Some(&u.password_hash),
+                password,
+                ip,
+            )
+            .await?;
             u
         }
         None => {
@@ -173,6 +238,15 @@ pub async fn accept(state: &AppState, token: &str, password: &str) -> AppResult<
             }
         }
     };
+    if store::accounts::membership_role(&state.db, &invite.account_id, &user.id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::conflict(
+            "already_member",
+            format!("{} is already a member of this account", invite.email),
+        ));
+    }
     let mut tx = state.db.begin().await?;
     if !store::invites::accept(&mut tx, &invite.id, now).await? {
         return Err(AppError::bad_request(
@@ -180,8 +254,18 @@ pub async fn accept(state: &AppState, token: &str, password: &str) -> AppResult<
             "this invitation was already used",
         ));
     }
-    if is_new {
-        store::accounts::insert_user(&mut tx, &user).await?;
+    if is_new && let Err(e) = store::accounts::insert_user(&mut tx, &user).await {
+        // Someone signed up with this address meanwhile; the transaction
+        // rolls back and the invitation stays open for them.
+        if e.as_database_error()
+            .is_some_and(|d| d.is_unique_violation())
+        {
+            return Err(AppError::conflict(
+                "email_taken",
+                "a user with this email was just created; open the link again and use its password",
+            ));
+        }
+        return Err(e.into());
     }
     store::accounts::insert_membership(&mut tx, &invite.account_id, &user.id, invite.role, now)
         .await?;

@@ -5,7 +5,9 @@
 //! the one send path ([`messages::send_outgoing`]: idempotency, `messages`
 //! row, queueing on throughput limits).
 //!
-//! Every door needs an active WhatsApp channel and the `pro` tier.
+//! Every door needs an active WhatsApp channel and the `pro` tier, and checks
+//! them first: nothing of a request body is parsed before the key's account
+//! is known to own the channel and its plan allows templates (SPEC §14).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -315,14 +317,15 @@ pub async fn get(
 }
 
 fn category_of(c: &str) -> AppResult<String> {
-    let c = c.trim().to_ascii_uppercase();
-    if rules::CATEGORIES.contains(&c.as_str()) {
-        Ok(c)
+    let c = c.trim();
+    if let Some(known) = rules::CATEGORIES.iter().find(|k| k.eq_ignore_ascii_case(c)) {
+        Ok(known.to_string())
     } else {
         Err(AppError::bad_request(
             "invalid_template_category",
             format!(
-                "category: `{c}` is not one of {}",
+                "category: `{}` is not one of {}",
+                rules::shown(c),
                 rules::CATEGORIES.join(", ")
             ),
         ))
@@ -334,7 +337,10 @@ pub fn check_new(req: &NewTemplateRequest) -> AppResult<(String, ParamFormat, Ve
     if !rules::valid_name(&req.name) {
         return Err(AppError::bad_request(
             "invalid_template_name",
-            "name: 1 to 512 lowercase letters, digits and underscores (e.g. order_update)",
+            format!(
+                "name: 1 to {} lowercase letters, digits and underscores (e.g. order_update)",
+                rules::NAME_MAX
+            ),
         ));
     }
     if !rules::valid_language(&req.language) {
@@ -342,7 +348,7 @@ pub fn check_new(req: &NewTemplateRequest) -> AppResult<(String, ParamFormat, Ve
             "invalid_template_language",
             format!(
                 "language: `{}` is not a Meta language code such as en, en_US or pt_BR",
-                req.language
+                rules::shown(&req.language)
             ),
         ));
     }
@@ -352,7 +358,10 @@ pub fn check_new(req: &NewTemplateRequest) -> AppResult<(String, ParamFormat, Ve
         Some(f) => ParamFormat::parse(f).ok_or_else(|| {
             AppError::bad_request(
                 "invalid_parameter_format",
-                format!("parameter_format: `{f}` is not positional or named"),
+                format!(
+                    "parameter_format: `{}` is not positional or named",
+                    rules::shown(f)
+                ),
             )
         })?,
     };
@@ -366,8 +375,8 @@ pub async fn create(
     channel_id: &str,
     req: &NewTemplateRequest,
 ) -> AppResult<TemplateView> {
-    let (category, format, components) = check_new(req)?;
     let (ch, waba) = whatsapp_channel(state, account_id, channel_id).await?;
+    let (category, format, components) = check_new(req)?;
     let same = store::by_name(&state.db, account_id, &waba, &req.name).await?;
     if same.iter().any(|t| t.language == req.language) {
         return Err(AppError::conflict(
@@ -421,6 +430,8 @@ pub async fn edit(
     req: &EditTemplateRequest,
 ) -> AppResult<TemplateView> {
     let (ch, waba) = whatsapp_channel(state, account_id, channel_id).await?;
+    // Sizes before the lookup, which may read every template from Meta.
+    rules::check_sizes(&req.components).map_err(rule)?;
     let t = find(state, &ch, &waba, template_id).await?;
     if !matches!(t.status.as_str(), "APPROVED" | "REJECTED" | "PAUSED") {
         return Err(AppError::bad_request(
@@ -536,6 +547,16 @@ fn buttons_of(vars: Option<&TemplateVariables>) -> AppResult<Vec<ButtonValue>> {
     let Some(list) = vars.and_then(|v| v.buttons.as_ref()) else {
         return Ok(vec![]);
     };
+    if list.len() > rules::MAX_BUTTONS {
+        return Err(AppError::bad_request(
+            "template_mismatch",
+            format!(
+                "variables.buttons: {} values given; a template has at most {} buttons",
+                list.len(),
+                rules::MAX_BUTTONS
+            ),
+        ));
+    }
     list.iter()
         .enumerate()
         .map(|(n, b)| {
@@ -601,10 +622,10 @@ pub async fn send(
     req: &SendTemplateRequest,
     idempotency_key: Option<&str>,
 ) -> AppResult<SendResult> {
+    let (ch, waba) = whatsapp_channel(state, account_id, &req.channel_id).await?;
     let idem = idempotency_key
         .map(|k| Idempotency::new(k, req))
         .transpose()?;
-    let (ch, waba) = whatsapp_channel(state, account_id, &req.channel_id).await?;
     let buttons = buttons_of(req.variables.as_ref())?;
     let t = by_name_language(state, &ch, &waba, &req.template_name, &req.language).await?;
     if t.status != "APPROVED" {

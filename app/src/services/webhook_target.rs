@@ -69,16 +69,11 @@ pub async fn check(config: &Config, raw: &str) -> AppResult<()> {
     let addrs: Vec<IpAddr> = match url.host() {
         Some(url::Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
         Some(url::Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
-        Some(url::Host::Domain(name)) => {
-            let lower = name.trim_end_matches('.').to_ascii_lowercase();
-            if METADATA_NAMES.contains(&lower.as_str())
-                || lower == "localhost"
-                || lower.ends_with(".localhost")
-            {
-                return Err(forbidden(format!(
-                    "webhook_url host `{name}` is a local or metadata address"
-                )));
+        Some(host @ url::Host::Domain(name)) => {
+            if let Some(why) = literal_refusal(&host) {
+                return Err(forbidden(format!("webhook_url host {why}")));
             }
+            let lower = name.trim_end_matches('.').to_ascii_lowercase();
             resolve(&lower, port).await?
         }
         None => return Err(invalid("webhook_url needs a host")),
@@ -109,6 +104,47 @@ async fn resolve(host: &str, port: u16) -> AppResult<Vec<IpAddr>> {
         Err(_) => Err(invalid(format!(
             "webhook_url host `{host}` did not resolve within 5 seconds"
         ))),
+    }
+}
+
+/// The HTTP client for every fetch a payload, a tenant or a customer can
+/// steer (webhook delivery, inbound media): redirects are never followed (a
+/// 3xx is an answer, so a checked URL cannot hand the request on to an
+/// unchecked one), no proxy is taken from the environment (`HTTP(S)_PROXY`
+/// would connect to the proxy and resolve the name there, past
+/// [`GuardedResolver`]), and, unless private targets are allowed, every name
+/// resolves through [`GuardedResolver`]. IP literals never reach a resolver:
+/// callers check them first ([`check`], [`literal_refusal`]).
+pub fn guarded_client(allow_private: bool) -> reqwest::ClientBuilder {
+    let builder = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none());
+    if allow_private {
+        builder
+    } else {
+        builder.dns_resolver(std::sync::Arc::new(GuardedResolver))
+    }
+}
+
+/// Why a host must not be contacted without a DNS look-up: a forbidden IP
+/// literal, `localhost` and its subdomains, or a cloud metadata name.
+/// `None` when only resolving can tell.
+pub fn literal_refusal(host: &url::Host<&str>) -> Option<String> {
+    match host {
+        url::Host::Ipv4(ip) if forbidden_v4(*ip) => Some(format!(
+            "{ip} is a private, loopback, link-local or metadata address"
+        )),
+        url::Host::Ipv6(ip) if forbidden_v6(*ip) => Some(format!(
+            "{ip} is a private, loopback, link-local or metadata address"
+        )),
+        url::Host::Domain(name) => {
+            let lower = name.trim_end_matches('.').to_ascii_lowercase();
+            (METADATA_NAMES.contains(&lower.as_str())
+                || lower == "localhost"
+                || lower.ends_with(".localhost"))
+            .then(|| format!("`{name}` is a local or metadata address"))
+        }
+        _ => None,
     }
 }
 
@@ -218,6 +254,7 @@ mod tests {
             ("SWITCHBOARD_META_APP_SECRET", "s"),
             ("SWITCHBOARD_META_VERIFY_TOKEN", "v"),
             ("SWITCHBOARD_META_CONFIG_ID_WHATSAPP", "1"),
+            ("SWITCHBOARD_BILLING_PROVIDER", "sandbox"),
             (
                 "SWITCHBOARD_SECRET_KEY",
                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",

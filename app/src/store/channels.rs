@@ -1,8 +1,8 @@
 //! channels: one Meta asset bound to one account. `access_token` and
 //! `webhook_secret` hold ciphertext; the services encrypt and decrypt.
 
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
 
 use super::{Db, flag};
 
@@ -72,7 +72,9 @@ fn row(r: &AnyRow) -> Result<Channel, sqlx::Error> {
     })
 }
 
-pub async fn insert(db: &Db, c: &Channel) -> Result<(), sqlx::Error> {
+/// Inside the transaction that took the slot (services::channels::connect);
+/// anything else writing a channel row takes no slot.
+pub async fn insert(tx: &mut sqlx::AnyConnection, c: &Channel) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO channels ({COLUMNS}, deactivated_at, updated_at) VALUES \
          ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, NULL, $21)"
@@ -101,7 +103,7 @@ pub async fn insert(db: &Db, c: &Channel) -> Result<(), sqlx::Error> {
     .bind(&c.retry_policy)
     .bind(c.last_event_at)
     .bind(&c.media_mode)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }
@@ -145,8 +147,8 @@ pub async fn list(db: &Db, account_id: &str) -> Result<Vec<Channel>, sqlx::Error
 }
 
 /// The account's channel for an asset, active or not.
-pub async fn for_asset(
-    db: &Db,
+pub async fn for_asset<'e, E: Executor<'e, Database = Any>>(
+    e: E,
     account_id: &str,
     channel_type: &str,
     asset_id: &str,
@@ -157,7 +159,7 @@ pub async fn for_asset(
     .bind(account_id)
     .bind(channel_type)
     .bind(asset_id)
-    .fetch_optional(&db.pool)
+    .fetch_optional(e)
     .await?
     .as_ref()
     .map(row)
@@ -165,8 +167,8 @@ pub async fn for_asset(
 }
 
 /// The account that holds an asset actively, if any.
-pub async fn active_holder(
-    db: &Db,
+pub async fn active_holder<'e, E: Executor<'e, Database = Any>>(
+    e: E,
     channel_type: &str,
     asset_id: &str,
 ) -> Result<Option<String>, sqlx::Error> {
@@ -175,12 +177,14 @@ pub async fn active_holder(
     )
     .bind(channel_type)
     .bind(asset_id)
-    .fetch_optional(&db.pool)
+    .fetch_optional(e)
     .await
 }
 
-pub async fn count_active(
-    db: &Db,
+/// Active channels of one type in the account: the slots in use. Counted
+/// under the account lock ([`super::locks::account`]) when a slot is taken.
+pub async fn count_active<'e, E: Executor<'e, Database = Any>>(
+    e: E,
     account_id: &str,
     channel_type: &str,
 ) -> Result<i64, sqlx::Error> {
@@ -189,7 +193,7 @@ pub async fn count_active(
     )
     .bind(account_id)
     .bind(channel_type)
-    .fetch_one(&db.pool)
+    .fetch_one(e)
     .await
 }
 
@@ -216,7 +220,7 @@ pub async fn others_on_subscription(
 /// Fresh Meta facts on (re)connect: token, names, ids. Webhook settings and
 /// history stay as they are.
 pub async fn refresh_connection(
-    db: &Db,
+    tx: &mut sqlx::AnyConnection,
     c: &Channel,
     reactivate: bool,
     now: i64,
@@ -243,7 +247,7 @@ pub async fn refresh_connection(
         .bind(&c.quality_rating)
         .bind(now)
         .bind(&c.id)
-        .execute(&db.pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected())
 }

@@ -265,30 +265,43 @@ pub async fn release_leases(db: &Db, owner: &str) -> Result<u64, sqlx::Error> {
 }
 
 /// Moves an account's held deliveries of one retry policy to `pending`, due
-/// now, with the deadline starting now. Returns how many moved. A delivery
-/// whose event still waits for its media download stays not-due; the media
-/// worker makes it due once the file is stored (or given up).
+/// now, with the deadline starting now, except those of the channels in
+/// `keep` (active channels that hold no license). Returns how many moved. A
+/// delivery whose event still waits for its media download stays not-due;
+/// the media worker makes it due once the file is stored (or given up).
 pub async fn release_held(
     db: &Db,
     account_id: &str,
+    keep: &[String],
     retry_policy: &str,
     now: i64,
     deadline_at: i64,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
+    let kept = if keep.is_empty() {
+        String::new()
+    } else {
+        let list: Vec<String> = (0..keep.len()).map(|i| format!("${}", i + 5)).collect();
+        format!(
+            " AND (channel_id IS NULL OR channel_id NOT IN ({}))",
+            list.join(", ")
+        )
+    };
+    let sql = format!(
         "UPDATE deliveries SET status = 'pending', lane = 0, \
          next_attempt_at = CASE WHEN EXISTS (SELECT 1 FROM media_jobs j \
            WHERE j.event_id = deliveries.event_id AND j.state = 'waiting') THEN NULL ELSE $1 END, \
          deadline_at = $2, updated_at = $1 \
-         WHERE account_id = $3 AND status = 'held' AND retry_policy = $4",
-    )
-    .bind(now)
-    .bind(deadline_at)
-    .bind(account_id)
-    .bind(retry_policy)
-    .execute(&db.pool)
-    .await?
-    .rows_affected())
+         WHERE account_id = $3 AND status = 'held' AND retry_policy = $4{kept}"
+    );
+    let mut q = sqlx::query(&sql)
+        .bind(now)
+        .bind(deadline_at)
+        .bind(account_id)
+        .bind(retry_policy);
+    for id in keep {
+        q = q.bind(id);
+    }
+    Ok(q.execute(&db.pool).await?.rows_affected())
 }
 
 /// Accounts that have held deliveries.

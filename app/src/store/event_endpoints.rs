@@ -45,7 +45,27 @@ fn row(r: &AnyRow) -> Result<EventEndpoint, sqlx::Error> {
     })
 }
 
-pub async fn insert(db: &Db, e: &EventEndpoint) -> Result<(), sqlx::Error> {
+/// Inserts `e` unless the account already has `max` endpoints (deleted ones
+/// do not count); false when full. Count and insert run in one transaction
+/// under the account lock, so racing creates cannot pass the cap.
+pub async fn insert_capped(db: &Db, e: &EventEndpoint, max: i64) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    super::locks::account(&mut tx, &e.account_id).await?;
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM event_endpoints WHERE account_id = $1 AND deleted_at IS NULL",
+    )
+    .bind(&e.account_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if n >= max {
+        return Ok(false);
+    }
+    insert(&mut tx, e).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+pub async fn insert(tx: &mut sqlx::AnyConnection, e: &EventEndpoint) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO event_endpoints ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
     ))
@@ -58,7 +78,7 @@ pub async fn insert(db: &Db, e: &EventEndpoint) -> Result<(), sqlx::Error> {
     .bind(flag(e.is_active))
     .bind(e.created_at)
     .bind(e.deleted_at)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
     Ok(())
 }

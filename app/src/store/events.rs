@@ -98,6 +98,7 @@ pub struct InboundPayload {
     pub id: String,
     pub meta_app_id: Option<String>,
     pub object: Option<String>,
+    /// Ciphertext of the raw body (the caller encrypts; SPEC §14).
     pub body: String,
     pub orphaned: bool,
     /// JSON array of the asset ids no active channel holds.

@@ -95,6 +95,25 @@ pub async fn accept(tx: &mut sqlx::AnyConnection, id: &str, now: i64) -> Result<
         == 1)
 }
 
+/// Withdraws the open invitations of one address to one account (a new one replaces them).
+pub async fn revoke_open_for_email(
+    db: &Db,
+    account_id: &str,
+    email: &str,
+    now: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "UPDATE invites SET revoked_at = $1 WHERE account_id = $2 AND email = $3 \
+         AND accepted_at IS NULL AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(account_id)
+    .bind(email)
+    .execute(&db.pool)
+    .await?
+    .rows_affected())
+}
+
 pub async fn revoke(db: &Db, account_id: &str, id: &str, now: i64) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query(
         "UPDATE invites SET revoked_at = $1 WHERE id = $2 AND account_id = $3 AND accepted_at IS NULL AND revoked_at IS NULL",

@@ -1,4 +1,6 @@
-//! The mail outbox.
+//! The mail outbox. A mail's single-use link is never stored readable: the
+//! body keeps a slot and `link_sealed` the link encrypted with the
+//! installation's key (see `services::email`).
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -11,7 +13,10 @@ pub struct Mail {
     pub account_id: Option<String>,
     pub to_addr: String,
     pub subject: String,
+    /// The body as written, with `services::email::LINK_SLOT` where a link goes.
     pub body_text: String,
+    /// The link, encrypted with the installation's cipher.
+    pub link_sealed: Option<String>,
     pub created_at: i64,
     pub sent_at: Option<i64>,
     pub error: Option<String>,
@@ -24,6 +29,7 @@ fn mail(r: &AnyRow) -> Result<Mail, sqlx::Error> {
         to_addr: r.try_get("to_addr")?,
         subject: r.try_get("subject")?,
         body_text: r.try_get("body_text")?,
+        link_sealed: r.try_get("link_sealed")?,
         created_at: r.try_get("created_at")?,
         sent_at: r.try_get("sent_at")?,
         error: r.try_get("error")?,
@@ -32,13 +38,15 @@ fn mail(r: &AnyRow) -> Result<Mail, sqlx::Error> {
 
 pub async fn insert(db: &Db, m: &Mail) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO mails (id, account_id, to_addr, subject, body_text, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO mails (id, account_id, to_addr, subject, body_text, link_sealed, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(&m.id)
     .bind(&m.account_id)
     .bind(&m.to_addr)
     .bind(&m.subject)
     .bind(&m.body_text)
+    .bind(&m.link_sealed)
     .bind(m.created_at)
     .execute(&db.pool)
     .await?;
@@ -63,23 +71,15 @@ pub async fn mark_failed(db: &Db, id: &str, error: &str) -> Result<(), sqlx::Err
     Ok(())
 }
 
-/// Newest first: mails to `to_addr`, plus mails about `account_id` when given.
-pub async fn for_viewer(
-    db: &Db,
-    account_id: Option<&str>,
-    to_addr: &str,
-    limit: i64,
-) -> Result<Vec<Mail>, sqlx::Error> {
-    sqlx::query(
-        "SELECT * FROM mails WHERE to_addr = $1 OR (account_id IS NOT NULL AND account_id = $2) \
-         ORDER BY created_at DESC, id DESC LIMIT $3",
-    )
-    .bind(to_addr)
-    .bind(account_id.unwrap_or(""))
-    .bind(limit)
-    .fetch_all(&db.pool)
-    .await?
-    .iter()
-    .map(mail)
-    .collect()
+/// Newest first: mails sent to `to_addr`, and nothing else (a mail "about"
+/// an account is still only its addressee's to read).
+pub async fn to_address(db: &Db, to_addr: &str, limit: i64) -> Result<Vec<Mail>, sqlx::Error> {
+    sqlx::query("SELECT * FROM mails WHERE to_addr = $1 ORDER BY created_at DESC, id DESC LIMIT $2")
+        .bind(to_addr)
+        .bind(limit)
+        .fetch_all(&db.pool)
+        .await?
+        .iter()
+        .map(mail)
+        .collect()
 }

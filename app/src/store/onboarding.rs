@@ -174,11 +174,18 @@ pub async fn delete_pending(
 const FREE: &str = "(status = 'pending' OR (status = 'completing' \
     AND (claimed_at IS NULL OR claimed_at < $4)))";
 
-/// Takes a pending, unexpired link for one hosted flow; false when another
-/// flow holds it (since `stale_before` or later), it was completed, deleted
-/// or has expired.
-pub async fn claim(db: &Db, id: &str, now: i64, stale_before: i64) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(&format!(
+/// Takes a pending, unexpired link for one hosted flow, in one conditional
+/// UPDATE (racing claims: the database lets exactly one through). Returns the
+/// hold (its `claimed_at`), which [`complete`] and [`release`] must name;
+/// `None` when another flow holds it (since `stale_before` or later), it was
+/// completed, deleted or has expired.
+pub async fn claim(
+    db: &Db,
+    id: &str,
+    now: i64,
+    stale_before: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    let taken = sqlx::query(&format!(
         "UPDATE onboarding_links SET status = 'completing', claimed_at = $2 \
          WHERE id = $1 AND expires_at > $3 AND {FREE}"
     ))
@@ -189,15 +196,20 @@ pub async fn claim(db: &Db, id: &str, now: i64, stale_before: i64) -> Result<boo
     .execute(&db.pool)
     .await?
     .rows_affected()
-        == 1)
+        == 1;
+    Ok(taken.then_some(now))
 }
 
-/// Gives a claimed link back (its connect failed), so it can be tried again.
-pub async fn release(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+/// Gives a claimed link back (its connect failed), so it can be tried again;
+/// only while `hold` is still the link's hold (a flow that outlived its hold
+/// cannot free a newer flow's).
+pub async fn release(db: &Db, id: &str, hold: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "UPDATE onboarding_links SET status = 'pending' WHERE id = $1 AND status = 'completing'",
+        "UPDATE onboarding_links SET status = 'pending' \
+         WHERE id = $1 AND status = 'completing' AND claimed_at = $2",
     )
     .bind(id)
+    .bind(hold)
     .execute(&db.pool)
     .await?;
     Ok(())
@@ -213,11 +225,19 @@ pub struct Completion {
     pub is_phone_registered: Option<bool>,
 }
 
-pub async fn complete(db: &Db, id: &str, c: &Completion, now: i64) -> Result<bool, sqlx::Error> {
+/// Completes the link held by `hold`; false when that hold is gone (the
+/// link was taken over after the hold went stale), so a link completes once.
+pub async fn complete(
+    db: &Db,
+    id: &str,
+    hold: i64,
+    c: &Completion,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query(
         "UPDATE onboarding_links SET status = 'completed', channel_id = $1, phone_number_id = $2, \
          phone_number = $3, waba_id = $4, is_phone_registered = $5, completed_at = $6 \
-         WHERE id = $7 AND status = 'completing'",
+         WHERE id = $7 AND status = 'completing' AND claimed_at = $8",
     )
     .bind(&c.channel_id)
     .bind(&c.phone_number_id)
@@ -226,6 +246,7 @@ pub async fn complete(db: &Db, id: &str, c: &Completion, now: i64) -> Result<boo
     .bind(c.is_phone_registered.map(super::flag))
     .bind(now)
     .bind(id)
+    .bind(hold)
     .execute(&db.pool)
     .await?
     .rows_affected()

@@ -22,7 +22,44 @@ fn row(r: &AnyRow) -> Result<RedirectUri, sqlx::Error> {
     })
 }
 
-pub async fn insert(db: &Db, r: &RedirectUri) -> Result<(), sqlx::Error> {
+/// What [`insert_capped`] did.
+pub enum Inserted {
+    New,
+    /// The account already had this pattern: that row.
+    Existing(RedirectUri),
+    /// The account already has `max` patterns.
+    Full,
+}
+
+/// Inserts `r` unless the account already has the same pattern or `max`
+/// patterns. Look and insert run in one transaction under the account lock,
+/// so racing creates can neither pass the cap nor store a pattern twice.
+pub async fn insert_capped(db: &Db, r: &RedirectUri, max: usize) -> Result<Inserted, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    super::locks::account(&mut tx, &r.account_id).await?;
+    let existing: Vec<RedirectUri> = sqlx::query(
+        "SELECT id, account_id, uri_pattern, created_at FROM redirect_uris \
+         WHERE account_id = $1 ORDER BY created_at, id",
+    )
+    .bind(&r.account_id)
+    .fetch_all(&mut *tx)
+    .await?
+    .iter()
+    .map(row)
+    .collect::<Result<_, _>>()?;
+    if let Some(same) = existing
+        .into_iter()
+        .find(|e| e.uri_pattern == r.uri_pattern)
+    {
+        return Ok(Inserted::Existing(same));
+    }
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM redirect_uris WHERE account_id = $1")
+        .bind(&r.account_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if n as usize >= max {
+        return Ok(Inserted::Full);
+    }
     sqlx::query(
         "INSERT INTO redirect_uris (id, account_id, uri_pattern, created_at) VALUES ($1, $2, $3, $4)",
     )
@@ -30,9 +67,10 @@ pub async fn insert(db: &Db, r: &RedirectUri) -> Result<(), sqlx::Error> {
     .bind(&r.account_id)
     .bind(&r.uri_pattern)
     .bind(r.created_at)
-    .execute(&db.pool)
+    .execute(&mut *tx)
     .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(Inserted::New)
 }
 
 pub async fn list(db: &Db, account_id: &str) -> Result<Vec<RedirectUri>, sqlx::Error> {

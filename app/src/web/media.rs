@@ -1,6 +1,8 @@
 //! `GET /media/{id}?exp=…&sig=…` (SPEC §4.4, §10): a stored media file for
 //! whoever holds a valid signed link, no API key. Single byte ranges are
 //! answered with 206 (416 when unsatisfiable); the whole file otherwise.
+//! Every answer is inert ([`inert_headers`]): a file someone sent never runs
+//! as a page on this origin.
 
 use std::collections::HashMap;
 
@@ -19,16 +21,54 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/media/{id}", get(serve))
 }
 
-/// Types a browser may show in place; anything else is served as a download
-/// under a sandboxing policy, so a file a stranger sent cannot run as a page
-/// on this origin.
-fn shown_inline(mime: &str) -> bool {
-    let base = crate::domain::media::base_mime(mime);
+/// The policy sent with every body a tenant, an end user or Meta supplied:
+/// even a type a browser would render as a page runs in a unique opaque
+/// origin with no scripts, forms or plugins, and loads nothing.
+pub const INERT_CSP: &str = "sandbox; default-src 'none'";
+
+/// Types a browser may show in place; anything else is a download.
+fn shown_inline(essence: &str) -> bool {
     matches!(
-        base.as_str(),
-        "image/jpeg" | "image/png" | "image/webp" | "image/gif" | "application/pdf"
-    ) || base.starts_with("audio/")
-        || base.starts_with("video/")
+        essence,
+        "image/jpeg" | "image/png" | "image/webp" | "image/gif"
+    ) || essence.starts_with("audio/")
+        || essence.starts_with("video/")
+}
+
+/// The headers of a user-supplied body served from this origin (media,
+/// logos, the sandbox's files): `Content-Type` is the essence of `mime`
+/// (parameters dropped, malformed types served as
+/// `application/octet-stream`), `nosniff`, [`INERT_CSP`], and a
+/// `Content-Disposition` that makes anything but plain images, audio and
+/// video a download. One place, so every such route answers alike.
+pub fn inert_headers(h: &mut HeaderMap, mime: &str, filename: Option<&str>) {
+    let essence = crate::domain::media::essence_or_binary(mime);
+    let inline = shown_inline(&essence);
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&essence)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(INERT_CSP),
+    );
+    let name = filename
+        .map(|f| media::sanitize_filename(f).replace(|c: char| !c.is_ascii(), "_"))
+        .filter(|f| !f.is_empty());
+    let disposition = match (inline, name) {
+        (true, Some(f)) => format!("inline; filename=\"{f}\""),
+        (false, Some(f)) => format!("attachment; filename=\"{f}\""),
+        (true, None) => "inline".to_string(),
+        (false, None) => "attachment".to_string(),
+    };
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
 }
 
 async fn serve(
@@ -62,41 +102,16 @@ async fn serve(
     };
     let mut res = Response::new(Body::from(s.body.clone()));
     let h = res.headers_mut();
-    let ctype = HeaderValue::from_str(&s.mime_type)
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"));
-    h.insert(header::CONTENT_TYPE, ctype);
+    inert_headers(h, &s.mime_type, s.filename.as_deref());
     h.insert(
         header::CONTENT_LENGTH,
         HeaderValue::from(s.body.len() as u64),
     );
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=3600"),
     );
-    let inline = shown_inline(&s.mime_type);
-    if !inline {
-        h.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static("sandbox; default-src 'none'"),
-        );
-    }
-    let disposition = match &s.filename {
-        Some(f) => format!(
-            "{}; filename=\"{}\"",
-            if inline { "inline" } else { "attachment" },
-            media::sanitize_filename(f).replace(|c: char| !c.is_ascii(), "_")
-        ),
-        None if inline => "inline".to_string(),
-        None => "attachment".to_string(),
-    };
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
     if let Some((a, b)) = s.range {
         if let Ok(v) = HeaderValue::from_str(&format!("bytes {a}-{b}/{}", s.total)) {
             h.insert(header::CONTENT_RANGE, v);

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::crypto;
 use crate::error::AppError;
 use crate::meta::signature;
-use crate::services::inbound::{self, Received};
+use crate::services::inbound::{self, Received, Via};
 use crate::state::AppState;
 use crate::store;
 
@@ -114,7 +114,8 @@ async fn receive_platform(
     if secret.is_empty() || !signature::verify(&secret, &body, signature_header(&headers)) {
         return Err(bad_signature());
     }
-    store(&state, state.config.meta_app_id.clone(), body).await
+    let via = Via::Platform(state.config.meta_app_id.clone());
+    store(&state, via, body).await
 }
 
 async fn receive_app(
@@ -124,33 +125,38 @@ async fn receive_app(
     body: Bytes,
 ) -> Result<Response, AppError> {
     let sig = signature_header(&headers);
-    let mut verified = false;
-    // Several accounts may have registered the same app; any of its stored
-    // secrets that verifies the body will do.
+    // Several accounts may have registered the same app id, each with the
+    // secret it was given. Only the records whose secret verifies the body
+    // vouch for it, and only for channels connected through them (SPEC §14):
+    // knowing an app id proves nothing.
+    let mut verified = Vec::new();
     for app in store::meta_apps::by_meta_app_id(&state.db, &app_id).await? {
         let Ok(secret) = state.cipher.decrypt(&app.app_secret) else {
             continue;
         };
         if signature::verify(&String::from_utf8_lossy(&secret), &body, sig) {
-            verified = true;
-            break;
+            verified.push(app.id);
         }
     }
-    if !verified {
+    if verified.is_empty() {
         return Err(bad_signature());
     }
-    store(&state, Some(app_id), body).await
+    store(
+        &state,
+        Via::App {
+            app_id,
+            rows: verified,
+        },
+        body,
+    )
+    .await
 }
 
-async fn store(
-    state: &AppState,
-    meta_app_id: Option<String>,
-    body: Bytes,
-) -> Result<Response, AppError> {
+async fn store(state: &AppState, via: Via, body: Bytes) -> Result<Response, AppError> {
     inbound::accept(
         state,
         Received {
-            meta_app_id,
+            via,
             body: body.to_vec(),
         },
     )

@@ -2,6 +2,7 @@
 //! the API reference page.
 
 pub mod billing;
+pub mod client_ip;
 pub mod csrf;
 pub mod docs;
 pub mod media;

@@ -110,12 +110,78 @@ impl<T> Rpc<T> for Result<T, AppError> {
     }
 }
 
-/// The caller's IP for log-in throttling.
+/// The caller's IP for throttles: the TCP peer, or the client a trusted
+/// reverse proxy names in `X-Forwarded-For` (see `web::client_ip`).
 pub async fn client_ip() -> String {
     use axum::extract::ConnectInfo;
     use std::net::SocketAddr;
-    match leptos_axum::extract::<ConnectInfo<SocketAddr>>().await {
-        Ok(ConnectInfo(addr)) => addr.ip().to_string(),
-        Err(_) => "unknown".into(),
+    let Ok(ConnectInfo(addr)) = leptos_axum::extract::<ConnectInfo<SocketAddr>>().await else {
+        return "unknown".into();
+    };
+    let headers = leptos_axum::extract::<axum::http::HeaderMap>()
+        .await
+        .unwrap_or_default();
+    let Ok(state) = state() else {
+        return addr.ip().to_string();
+    };
+    client_ip_of(&state, addr.ip(), &headers)
+}
+
+/// [`client_ip`] for plain axum handlers.
+pub fn client_ip_of(
+    state: &AppState,
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+) -> String {
+    let forwarded = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    state
+        .config
+        .trusted_proxies
+        .client_ip(peer, forwarded)
+        .to_string()
+}
+
+/// Server functions decode their arguments before any code of ours runs, and
+/// the framework answers a missing or malformed argument with a 500. This
+/// layer (on every `/rpc/*` response) turns those into what they are: a 400
+/// in the server functions' error encoding, with a sentence for the form.
+pub async fn bad_arguments_are_400(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::http::StatusCode;
+    let is_rpc = req.uri().path().starts_with("/rpc/");
+    let res = next.run(req).await;
+    if !is_rpc || res.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return res;
     }
+    let (mut parts, body) = res.into_parts();
+    // Error bodies are one short line; anything larger is not an argument error.
+    let bytes = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(b) => b,
+        Err(_) => {
+            use axum::response::IntoResponse;
+            return AppError::Internal("reading a server function error".into()).into_response();
+        }
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    let decode_error = ["Args|", "MissingArg|", "Deserialization|"]
+        .iter()
+        .find_map(|kind| text.strip_prefix(kind));
+    let Some(why) = decode_error else {
+        return axum::response::Response::from_parts(parts, axum::body::Body::from(bytes));
+    };
+    parts.status = StatusCode::BAD_REQUEST;
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    let detail = format!(
+        "the form is incomplete or a field is malformed ({})",
+        why.chars().take(200).collect::<String>()
+    );
+    axum::response::Response::from_parts(
+        parts,
+        axum::body::Body::from(format!("ServerError|{detail}")),
+    )
 }

@@ -594,7 +594,9 @@ async fn preload(inst: &Installation, w: &Webhooks, first: u64, n: u64) -> anyho
                 let r = app::services::inbound::accept(
                     &state,
                     app::services::inbound::Received {
-                        meta_app_id: state.config.meta_app_id.clone(),
+                        via: app::services::inbound::Via::Platform(
+                            state.config.meta_app_id.clone(),
+                        ),
                         body: w.body(i).into_bytes(),
                     },
                 )

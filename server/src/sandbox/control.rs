@@ -7,6 +7,7 @@ use app::error::AppError;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
@@ -16,10 +17,11 @@ use super::graph::random_b64;
 use super::payloads;
 use super::seed;
 use super::sender;
+use super::tenant;
 
 type Res = Result<Response, AppError>;
 
-fn parse_body(body: &[u8]) -> Result<Value, AppError> {
+pub(super) fn parse_body(body: &[u8]) -> Result<Value, AppError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(v @ Value::Object(_)) => Ok(v),
         Ok(_) => Err(AppError::client(
@@ -473,11 +475,18 @@ pub struct OutboxQuery {
     to: Option<String>,
 }
 
-/// `GET /sandbox/api/outbox?asset_id=&to=`: what the business sent.
-pub async fn outbox(State(sb): State<Sandbox>, Query(q): Query<OutboxQuery>) -> Res {
+/// `GET /sandbox/api/outbox?asset_id=&to=`: what the business sent; with
+/// an API key, only to the account's own assets ([`tenant`]).
+pub async fn outbox(
+    State(sb): State<Sandbox>,
+    headers: HeaderMap,
+    Query(q): Query<OutboxQuery>,
+) -> Res {
+    let viewer = tenant::viewer(&sb, &headers).await?;
     let rows = db::outbox(&sb.db, q.asset_id.as_deref(), q.to.as_deref()).await?;
     let messages: Vec<Value> = rows
         .iter()
+        .filter(|m| tenant::sees(&viewer, &m.asset_id))
         .map(|m| {
             let mut v = json!({"meta_message_id": m.id, "asset_id": m.asset_id, "to": m.peer,
                 "type": m.msg_type, "status": m.status, "sent_at": app::clock::rfc3339(m.created_at)});
@@ -618,13 +627,17 @@ pub async fn reset(State(sb): State<Sandbox>) -> Res {
     Ok(Json(json!({"reset": true})).into_response())
 }
 
-pub async fn list_assets(State(sb): State<Sandbox>) -> Res {
+/// `GET /sandbox/api/assets`: every asset; with an API key, the account's
+/// channels' assets and their WABAs.
+pub async fn list_assets(State(sb): State<Sandbox>, headers: HeaderMap) -> Res {
+    let viewer = tenant::viewer(&sb, &headers).await?;
     let mut all = Vec::new();
     for kind in ["business", "waba", "phone", "page", "instagram"] {
         all.extend(
             db::assets_of_kind(&sb.db, kind)
                 .await?
                 .iter()
+                .filter(|a| viewer.as_ref().is_none_or(|s| s.sees_asset(&a.id)))
                 .map(seed::describe),
         );
     }
@@ -645,17 +658,36 @@ pub async fn add_assets(State(sb): State<Sandbox>, body: Bytes) -> Res {
         .into_response())
 }
 
-/// `GET /sandbox/api/webhooks`: the newest webhooks and their delivery state.
-pub async fn list_webhooks(State(sb): State<Sandbox>) -> Res {
-    let hooks = db::recent_webhooks(&sb.db, 100).await?;
+/// How many webhooks `GET /sandbox/api/webhooks` lists, and how far back it
+/// looks for them when it shows one account's only.
+const WEBHOOKS_SHOWN: usize = 100;
+const WEBHOOKS_SCANNED: i64 = 2_000;
+
+/// `GET /sandbox/api/webhooks`: the newest webhooks and their delivery state;
+/// with an API key, only those about the account's assets.
+pub async fn list_webhooks(State(sb): State<Sandbox>, headers: HeaderMap) -> Res {
+    let viewer = tenant::viewer(&sb, &headers).await?;
+    let scanned = match viewer {
+        None => WEBHOOKS_SHOWN as i64,
+        Some(_) => WEBHOOKS_SCANNED,
+    };
+    let hooks = db::recent_webhooks(&sb.db, scanned).await?;
     let list: Vec<Value> = hooks
         .iter()
         .map(|h| {
+            (
+                h,
+                serde_json::from_str::<Value>(&h.body).unwrap_or(Value::Null),
+            )
+        })
+        .filter(|(_, body)| viewer.as_ref().is_none_or(|s| s.sees_webhook(body)))
+        .take(WEBHOOKS_SHOWN)
+        .map(|(h, body)| {
             json!({"id": h.id, "url": h.url, "status": h.status, "attempts": h.attempts,
                 "last_status_code": h.last_status_code, "last_error": h.last_error,
                 "next_attempt_at": h.next_attempt_at.map(app::clock::rfc3339),
                 "created_at": app::clock::rfc3339(h.created_at),
-                "body": serde_json::from_str::<Value>(&h.body).unwrap_or(Value::Null)})
+                "body": body})
         })
         .collect();
     Ok(Json(json!({"webhooks": list})).into_response())

@@ -142,6 +142,8 @@ pub struct Token {
     pub expires_at: Option<i64>,
     pub revoked: bool,
     pub created_at: i64,
+    /// The customer app the token belongs to; `None`: the installation's own app.
+    pub app_id: Option<String>,
 }
 
 fn token(r: &AnyRow) -> DbResult<Token> {
@@ -154,13 +156,14 @@ fn token(r: &AnyRow) -> DbResult<Token> {
         expires_at: r.try_get("expires_at")?,
         revoked: r.try_get::<i64, _>("revoked")? != 0,
         created_at: r.try_get("created_at")?,
+        app_id: r.try_get("app_id")?,
     })
 }
 
 pub async fn insert_token(db: &Db, t: &Token) -> DbResult<()> {
     sqlx::query(
-        "INSERT INTO sandbox_tokens (token, kind, subject_id, asset_ids, scopes, expires_at, revoked, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, 0, $7)",
+        "INSERT INTO sandbox_tokens (token, kind, subject_id, asset_ids, scopes, expires_at, revoked, created_at, app_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8)",
     )
     .bind(&t.token)
     .bind(&t.kind)
@@ -169,6 +172,7 @@ pub async fn insert_token(db: &Db, t: &Token) -> DbResult<()> {
     .bind(serde_json::to_string(&t.scopes).unwrap_or_default())
     .bind(t.expires_at)
     .bind(t.created_at)
+    .bind(&t.app_id)
     .execute(&db.pool)
     .await?;
     Ok(())
@@ -176,7 +180,7 @@ pub async fn insert_token(db: &Db, t: &Token) -> DbResult<()> {
 
 pub async fn token_by_value(db: &Db, value: &str) -> DbResult<Option<Token>> {
     sqlx::query(
-        "SELECT token, kind, subject_id, asset_ids, scopes, expires_at, revoked, created_at \
+        "SELECT token, kind, subject_id, asset_ids, scopes, expires_at, revoked, created_at, app_id \
          FROM sandbox_tokens WHERE token = $1",
     )
     .bind(value)
@@ -270,15 +274,14 @@ pub struct Subscription {
     pub override_callback_uri: Option<String>,
 }
 
+/// One statement, so that racing subscribes of one asset (Meta answers them
+/// all) cannot collide on the primary key.
 pub async fn upsert_subscription(db: &Db, s: &Subscription, now: i64) -> DbResult<()> {
-    sqlx::query("DELETE FROM sandbox_subscriptions WHERE asset_id = $1 AND app_id = $2")
-        .bind(&s.asset_id)
-        .bind(&s.app_id)
-        .execute(&db.pool)
-        .await?;
     sqlx::query(
         "INSERT INTO sandbox_subscriptions (asset_id, app_id, fields, override_callback_uri, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (asset_id, app_id) DO UPDATE SET \
+         fields = excluded.fields, override_callback_uri = excluded.override_callback_uri, \
+         created_at = excluded.created_at",
     )
     .bind(&s.asset_id)
     .bind(&s.app_id)
@@ -707,6 +710,8 @@ pub struct Webhook {
     pub last_error: Option<String>,
     pub next_attempt_at: Option<i64>,
     pub created_at: i64,
+    /// The customer app whose secret signs it; `None`: the installation's own app.
+    pub app_id: Option<String>,
 }
 
 fn webhook(r: &AnyRow) -> DbResult<Webhook> {
@@ -720,16 +725,17 @@ fn webhook(r: &AnyRow) -> DbResult<Webhook> {
         last_error: r.try_get("last_error")?,
         next_attempt_at: r.try_get("next_attempt_at")?,
         created_at: r.try_get("created_at")?,
+        app_id: r.try_get("app_id")?,
     })
 }
 
-const HOOK_COLS: &str =
-    "id, url, body, status, attempts, last_status_code, last_error, next_attempt_at, created_at";
+const HOOK_COLS: &str = "id, url, body, status, attempts, last_status_code, last_error, \
+                         next_attempt_at, created_at, app_id";
 
 pub async fn insert_webhook(db: &Db, w: &Webhook) -> DbResult<()> {
     sqlx::query(
-        "INSERT INTO sandbox_webhooks (id, url, body, status, attempts, last_status_code, last_error, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO sandbox_webhooks (id, url, body, status, attempts, last_status_code, last_error, next_attempt_at, created_at, app_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(&w.id)
     .bind(&w.url)
@@ -740,6 +746,7 @@ pub async fn insert_webhook(db: &Db, w: &Webhook) -> DbResult<()> {
     .bind(&w.last_error)
     .bind(w.next_attempt_at)
     .bind(w.created_at)
+    .bind(&w.app_id)
     .execute(&db.pool)
     .await?;
     Ok(())
@@ -802,6 +809,7 @@ pub async fn recent_webhooks(db: &Db, limit: i64) -> DbResult<Vec<Webhook>> {
 pub async fn wipe(db: &Db) -> DbResult<()> {
     for table in [
         "sandbox_webhooks",
+        "sandbox_apps",
         "sandbox_faults",
         "sandbox_media",
         "sandbox_templates",
@@ -831,4 +839,45 @@ pub async fn thread(db: &Db, asset_id: &str, peer: &str) -> DbResult<Vec<Message
     .iter()
     .map(message)
     .collect()
+}
+
+// ---- customers' own apps ----------------------------------------------------
+
+#[derive(Clone, Debug)]
+pub struct App {
+    pub app_id: String,
+    pub app_secret: String,
+    pub name: String,
+    pub callback_url: String,
+}
+
+pub async fn insert_app(db: &Db, a: &App, now: i64) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO sandbox_apps (app_id, app_secret, name, callback_url, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&a.app_id)
+    .bind(&a.app_secret)
+    .bind(&a.name)
+    .bind(&a.callback_url)
+    .bind(now)
+    .execute(&db.pool)
+    .await?;
+    Ok(())
+}
+
+pub async fn app_by_id(db: &Db, app_id: &str) -> DbResult<Option<App>> {
+    sqlx::query("SELECT app_id, app_secret, name, callback_url FROM sandbox_apps WHERE app_id = $1")
+        .bind(app_id)
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|r| {
+            Ok(App {
+                app_id: r.try_get("app_id")?,
+                app_secret: r.try_get("app_secret")?,
+                name: r.try_get("name")?,
+                callback_url: r.try_get("callback_url")?,
+            })
+        })
+        .transpose()
 }

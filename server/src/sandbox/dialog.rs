@@ -116,9 +116,39 @@ fn validate(sb: &Sandbox, p: &HashMap<String, String>) -> Result<url::Url, Strin
     }
     let raw = p.get("redirect_uri").cloned().unwrap_or_default();
     match url::Url::parse(&raw) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(u),
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {
+            if issued_here(sb, &u) {
+                Ok(u)
+            } else {
+                Err(format!(
+                    "URL blocked: this redirect failed because the redirect URI is not one of the app's valid OAuth redirect URIs ({}).",
+                    callback(sb)
+                ))
+            }
+        }
         _ => Err("URL blocked: redirect_uri must be an absolute http(s) URL.".into()),
     }
+}
+
+/// The sandbox app's one valid OAuth redirect URI: this installation's own
+/// callback, the only one the product ever sends to the dialog.
+fn callback(sb: &Sandbox) -> String {
+    app::services::connect::callback_url(&sb.product)
+}
+
+/// Like a Meta app's "Valid OAuth Redirect URIs": the dialog hands a code
+/// only to a URI this installation issued, so a link to the dialog crafted
+/// elsewhere cannot send a signed-in user's consent (and its code) to a
+/// foreign site. The query may carry extra parameters, as at Meta.
+fn issued_here(sb: &Sandbox, to: &url::Url) -> bool {
+    let Ok(issued) = url::Url::parse(&callback(sb)) else {
+        return false;
+    };
+    to.origin() == issued.origin()
+        && to.path() == issued.path()
+        && to.fragment().is_none()
+        && to.username().is_empty()
+        && to.password().is_none()
 }
 
 fn page(title: &str, inner: &str, status: StatusCode) -> Response {

@@ -5,6 +5,17 @@
 //! show or play), so the product's whole media path is exercised with
 //! genuine bytes. Most carry a random detail so two files are never equal.
 
+/// A stored sandbox file as an answer: the bytes with the product's inert
+/// headers (the MIME essence, `nosniff`, `Content-Security-Policy: sandbox`,
+/// a download unless it is a plain image, audio or video). The sandbox shares
+/// the Portal's origin and takes any type on its Graph upload, so its media
+/// and CDN routes must never answer with a page that runs.
+pub fn serve(mime: &str, content: Vec<u8>) -> axum::response::Response {
+    let mut res = axum::response::IntoResponse::into_response(content);
+    app::web::media::inert_headers(res.headers_mut(), mime, None);
+    res
+}
+
 /// A file of `mime` (parameters ignored); unknown types get a text file.
 pub fn sample(mime: &str) -> Vec<u8> {
     let base = mime

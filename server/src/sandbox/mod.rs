@@ -2,16 +2,25 @@
 //! Graph API, OAuth dialog and webhook sender, mounted at `/sandbox` in
 //! sandbox mode only. It keeps its own `sandbox_*` tables and reaches the
 //! product only over HTTP (webhooks), exactly as the real Meta would.
+//!
+//! Sandbox mode is single-tenant by design: whoever reaches `/sandbox` plays
+//! Meta and every end user for all of its assets. Two rules keep that from
+//! leaking further: [`guard`] stops other web pages from driving it through
+//! the developer's browser, and [`tenant`] narrows the read endpoints to one
+//! account's assets when they are called with that account's API key.
 
+pub mod apps;
 pub mod control;
 pub mod db;
 pub mod dialog;
 pub mod files;
 pub mod graph;
+pub mod guard;
 pub mod payloads;
 pub mod phone;
 pub mod seed;
 pub mod sender;
+pub mod tenant;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -23,14 +32,17 @@ use app::store::Db;
 use axum::Router;
 use axum::routing::{any, get, post};
 
-/// What every sandbox handler needs. Built from the product's state but only
-/// its database pool, clock and settings are used, never product tables.
+/// What every sandbox handler needs. Built from the product's state; only
+/// its database pool, clock and settings are used, never product tables,
+/// except through `product` by [`tenant`] to tell whose API key a read
+/// endpoint was called with.
 #[derive(Clone)]
 pub struct Sandbox {
     pub db: Db,
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub http: reqwest::Client,
+    pub product: AppState,
 }
 
 impl Sandbox {
@@ -46,6 +58,7 @@ impl Sandbox {
             config: state.config.clone(),
             clock: state.clock.clone(),
             http,
+            product: state.clone(),
         }
     }
 
@@ -60,9 +73,15 @@ impl Sandbox {
     pub fn app_secret(&self) -> &str {
         self.config.meta_app_secret.as_deref().unwrap_or_default()
     }
+
+    /// The app a token acts for: a customer app's id, or the installation's own.
+    pub fn app_of<'a>(&'a self, t: &'a db::Token) -> &'a str {
+        t.app_id.as_deref().unwrap_or(self.app_id())
+    }
 }
 
-/// `/sandbox/…`: Graph API, dialog, media downloads and the control API.
+/// `/sandbox/…`: Graph API, dialog, media downloads and the control API,
+/// every route behind [`guard::check`].
 pub fn router(state: &AppState) -> Router<AppState> {
     let sb = Sandbox::new(state);
     Router::new()
@@ -95,6 +114,11 @@ pub fn router(state: &AppState) -> Router<AppState> {
             get(control::list_assets).post(control::add_assets),
         )
         .route("/api/webhooks", get(control::list_webhooks))
+        .route("/api/apps", post(apps::create))
+        .layer(axum::middleware::from_fn_with_state(
+            sb.clone(),
+            guard::check,
+        ))
         .with_state(sb)
 }
 

@@ -1,20 +1,22 @@
 //! `/sandbox/phone`: chat as an end user with one of the sandbox's assets — the
-//! quickest demo of the whole product. Server-rendered HTML with plain forms
-//! (works without JavaScript); a few lines of script refresh the thread so the
-//! business's replies and their statuses appear live.
+//! quickest demo of the whole product. Server-rendered HTML; a few lines of
+//! script send what the user writes as JSON (the sandbox takes no form posts,
+//! see [`super::guard`]) and refresh the thread so the business's replies and
+//! their statuses appear live.
 
 use app::error::AppError;
-use axum::Form;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::HeaderMap;
+use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::Sandbox;
 use super::control;
 use super::db::{self, Asset, Message};
+use super::tenant;
 
 /// Kinds of assets an end user can write to.
 const CHAT_KINDS: [&str; 3] = ["phone", "page", "instagram"];
@@ -132,11 +134,11 @@ pub fn inbound_body(asset: &Asset, user: &str, kind: &str, text: &str) -> Value 
 pub struct PhoneQuery {
     asset_id: Option<String>,
     user: Option<String>,
-    error: Option<String>,
 }
 
+/// `POST /sandbox/phone/send`'s JSON body: what the page's composer holds.
 #[derive(Deserialize)]
-pub struct SendForm {
+pub struct SendBody {
     asset_id: String,
     user: String,
     #[serde(rename = "type")]
@@ -241,17 +243,7 @@ pub async fn media(
     let m = db::media_by_id(&sb.db, &id)
         .await?
         .ok_or_else(|| AppError::not_found("sandbox media"))?;
-    Ok((
-        [
-            (axum::http::header::CONTENT_TYPE, m.mime_type),
-            (
-                axum::http::header::CONTENT_SECURITY_POLICY,
-                "sandbox; default-src 'none'".to_string(),
-            ),
-        ],
-        m.content,
-    )
-        .into_response())
+    Ok(super::files::serve(&m.mime_type, m.content))
 }
 
 fn bubble(m: &Message) -> String {
@@ -338,24 +330,20 @@ pub async fn page(
             (
                 format!("<ul id=\"thread\" class=\"space-y-2\" data-asset=\"{}\" data-user=\"{}\">{empty}{items}</ul>", esc(&a.id), esc(&user)),
                 format!(
-                    "<form id=\"composer\" method=\"post\" action=\"/sandbox/phone/send\" class=\"flex flex-col gap-2 border-t border-slate-200 bg-white p-3 sm:flex-row\">\
+                    "<form id=\"composer\" class=\"flex flex-col gap-2 border-t border-slate-200 bg-white p-3 sm:flex-row\">\
                      <input type=\"hidden\" name=\"asset_id\" value=\"{}\"><input type=\"hidden\" name=\"user\" value=\"{}\">\
                      <label class=\"sr-only\" for=\"phone-type\">Message type</label>\
                      <select id=\"phone-type\" name=\"type\" class=\"rounded-lg border border-slate-300 bg-white px-2 py-2 text-sm\">{types}</select>\
                      <label class=\"sr-only\" for=\"phone-text\">Message</label>\
                      <input id=\"phone-text\" name=\"text\" autocomplete=\"off\" placeholder=\"Type a message (or a caption)\" class=\"min-w-0 flex-1 rounded-lg border border-slate-300 px-3 py-2 text-sm focus:border-brand-500 focus:outline-none focus:ring-2 focus:ring-brand-500/30\">\
-                     <button id=\"phone-send\" type=\"submit\" class=\"rounded-lg bg-brand-600 px-4 py-2 text-sm font-medium text-white hover:bg-brand-700 focus-visible:ring-2 focus-visible:ring-brand-500\">Send</button></form>",
+                     <button id=\"phone-send\" type=\"submit\" class=\"rounded-lg bg-brand-600 px-4 py-2 text-sm font-medium text-white hover:bg-brand-700 focus-visible:ring-2 focus-visible:ring-brand-500\">Send</button></form>\
+                     <noscript><p class=\"px-3 pb-3 text-sm text-slate-600\">The phone sends messages with JavaScript; turn it on to write.</p></noscript>",
                     esc(&a.id),
                     esc(&user)
                 ),
             )
         }
     };
-    let error = q
-        .error
-        .as_deref()
-        .map(|e| format!("<div role=\"alert\" class=\"rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-900\">{}</div>", esc(e)))
-        .unwrap_or_default();
     let html = format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sandbox phone · Switchboard</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/pkg/portal.css"></head>
@@ -363,7 +351,8 @@ pub async fn page(
 <main class="mx-auto flex max-w-2xl flex-col gap-4 px-4 py-6">
 <header class="flex flex-wrap items-center justify-between gap-3">
   <div><h1 class="text-2xl font-semibold">Sandbox phone</h1>
-  <p class="text-sm text-slate-600">Write as an end user; replies sent through the API appear here with their status.</p></div>
+  <p class="text-sm text-slate-600">Write as an end user; replies sent through the API appear here with their status.</p>
+  <p id="single-tenant" class="text-xs text-slate-500">Sandbox mode is single-tenant: everyone who can open this page can write to every sandbox asset and read its threads. Keep a sandbox installation to yourself.</p></div>
   <a href="/sandbox" class="text-sm font-medium text-brand-600 hover:underline">Back to the Portal</a>
 </header>
 <form method="get" action="/sandbox/phone" class="grid gap-3 rounded-xl border border-slate-200 bg-white p-4 shadow-sm sm:grid-cols-[1fr_1fr_auto] sm:items-end">
@@ -373,7 +362,7 @@ pub async fn page(
   <input id="phone-user" name="user" value="{user}" class="block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm"></div>
   <button type="submit" class="rounded-lg border border-slate-300 bg-white px-4 py-2 text-sm font-medium text-slate-800 hover:bg-slate-50">Open chat</button>
 </form>
-{error}
+<div id="phone-error" role="alert" hidden class="rounded-lg border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-900"></div>
 <section class="overflow-hidden rounded-2xl border border-slate-200 bg-slate-100 shadow-sm">
   <div class="max-h-[60vh] min-h-[16rem] overflow-y-auto p-4">{thread}</div>
   {composer}
@@ -404,6 +393,21 @@ pub async fn page(
       .catch(function () {{}});
   }}
   setInterval(tick, 1500);
+  // Send: JSON to the phone's endpoint, then redraw at once.
+  var form = document.getElementById("composer"), box = document.getElementById("phone-error");
+  function fail(msg) {{ box.textContent = msg; box.hidden = false; }}
+  if (form) form.addEventListener("submit", function (e) {{
+    e.preventDefault();
+    var text = document.getElementById("phone-text");
+    var body = {{ asset_id: t.dataset.asset, user: t.dataset.user, type: document.getElementById("phone-type").value, text: text.value }};
+    fetch("/sandbox/phone/send", {{ method: "POST", headers: {{ "content-type": "application/json" }}, body: JSON.stringify(body) }})
+      .then(function (r) {{ return r.json().then(function (j) {{ return {{ ok: r.ok, j: j }}; }}); }})
+      .then(function (x) {{
+        if (!x.ok) {{ fail(x.j.detail || "The sandbox refused the message."); return; }}
+        box.hidden = true; text.value = ""; tick();
+      }})
+      .catch(function () {{ fail("The sandbox did not answer; is the server running?"); }});
+  }});
 }})();
 </script>
 </body></html>"#,
@@ -412,39 +416,39 @@ pub async fn page(
     Ok(Html(html).into_response())
 }
 
-/// `GET /sandbox/phone/thread`: the conversation as JSON for the live refresh.
+/// `GET /sandbox/phone/thread`: the conversation as JSON for the live
+/// refresh; with an API key, only for the account's own assets.
 pub async fn thread(
     State(sb): State<Sandbox>,
+    headers: HeaderMap,
     Query(q): Query<PhoneQuery>,
 ) -> Result<Response, AppError> {
+    let viewer = tenant::viewer(&sb, &headers).await?;
     let (Some(asset_id), Some(user)) = (q.asset_id, q.user) else {
         return Err(AppError::validation("asset_id and user are required"));
     };
-    Ok(Json(thread_json(&db::thread(&sb.db, &asset_id, &user).await?)).into_response())
+    let msgs = if tenant::sees(&viewer, &asset_id) {
+        db::thread(&sb.db, &asset_id, &user).await?
+    } else {
+        Vec::new()
+    };
+    Ok(Json(thread_json(&msgs)).into_response())
 }
 
-/// `POST /sandbox/phone/send`: the form; goes through the same control-API code
-/// as tests do, then back to the chat.
-pub async fn send(
-    State(sb): State<Sandbox>,
-    Form(f): Form<SendForm>,
-) -> Result<Response, AppError> {
+/// `POST /sandbox/phone/send {"asset_id","user","type","text"?}`: what the
+/// page's composer holds, turned into a control-API body and sent the same
+/// way tests do; answers like `POST /sandbox/api/inbound`.
+pub async fn send(State(sb): State<Sandbox>, body: Bytes) -> Result<Response, AppError> {
+    let f: SendBody = serde_json::from_value(control::parse_body(&body)?).map_err(|e| {
+        AppError::client(
+            422,
+            "validation_error",
+            format!("the JSON does not fit: {e}"),
+        )
+    })?;
     let asset = db::asset_by_id(&sb.db, &f.asset_id)
         .await?
         .ok_or_else(|| AppError::not_found(&format!("sandbox asset {}", f.asset_id)))?;
     let body = inbound_body(&asset, f.user.trim(), &f.kind, &f.text);
-    let back = |error: Option<String>| {
-        let mut url = url::Url::parse("http://x/sandbox/phone").expect("static url");
-        url.query_pairs_mut()
-            .append_pair("asset_id", &asset.id)
-            .append_pair("user", f.user.trim());
-        if let Some(e) = error {
-            url.query_pairs_mut().append_pair("error", &e);
-        }
-        format!("{}?{}", url.path(), url.query().unwrap_or_default())
-    };
-    match control::inbound(State(sb.clone()), Bytes::from(body.to_string())).await {
-        Ok(_) => Ok(Redirect::to(&back(None)).into_response()),
-        Err(e) => Ok(Redirect::to(&back(Some(e.public_detail()))).into_response()),
-    }
+    control::inbound(State(sb), Bytes::from(body.to_string())).await
 }

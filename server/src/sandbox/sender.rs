@@ -26,13 +26,13 @@ pub struct Sent {
     pub status_code: Option<i64>,
 }
 
-/// The asset whose app installation decides whether Meta sends a webhook:
-/// a number's WABA, a Page, an Instagram account (or its Page, for the
-/// Facebook Login variant).
-async fn subscription_for(
+/// The apps installed on the asset whose installation decides whether Meta
+/// sends a webhook: a number's WABA, a Page, an Instagram account (or its
+/// Page, for the Facebook Login variant). The installation's own app first.
+async fn subscriptions_for(
     sb: &Sandbox,
     asset: &Asset,
-) -> Result<Option<db::Subscription>, sqlx::Error> {
+) -> Result<Vec<db::Subscription>, sqlx::Error> {
     let mut candidates = vec![asset.id.clone()];
     if let Some(p) = &asset.parent_id
         && matches!(asset.kind.as_str(), "phone" | "instagram")
@@ -43,46 +43,86 @@ async fn subscription_for(
             candidates.push(p.clone());
         }
     }
+    let mut found: Vec<db::Subscription> = Vec::new();
     for id in candidates {
-        if let Some(s) = db::subscriptions_of(&sb.db, &id)
-            .await?
-            .into_iter()
-            .find(|s| s.app_id == sb.app_id())
-        {
-            return Ok(Some(s));
+        for s in db::subscriptions_of(&sb.db, &id).await? {
+            if !found.iter().any(|f| f.app_id == s.app_id) {
+                found.push(s);
+            }
         }
     }
-    Ok(None)
+    found.sort_by_key(|s| s.app_id != sb.app_id());
+    Ok(found)
 }
 
-/// Queues `body` for `asset` and makes the first attempt now.
+/// Where and as whom a subscribed app gets its webhooks: the installation's
+/// own app at the configured target, a customer app at its callback URL.
+/// `None` for an app the sandbox no longer knows (after a reset).
+async fn destination(
+    sb: &Sandbox,
+    sub: &db::Subscription,
+) -> Result<Option<(String, Option<String>)>, sqlx::Error> {
+    if sub.app_id == sb.app_id() {
+        let url = sub
+            .override_callback_uri
+            .clone()
+            .unwrap_or_else(|| sb.config.sandbox_webhook_target());
+        return Ok(Some((url, None)));
+    }
+    Ok(db::app_by_id(&sb.db, &sub.app_id).await?.map(|a| {
+        let url = sub.override_callback_uri.clone().unwrap_or(a.callback_url);
+        (url, Some(a.app_id))
+    }))
+}
+
+/// Queues `body` for every app subscribed to `asset` and makes the first
+/// attempts now; returns the outcome of the first (the installation's own
+/// app when it is subscribed).
 pub async fn emit(sb: &Sandbox, asset: &Asset, body: &Value) -> Result<Sent, sqlx::Error> {
     let now = sb.now();
     let raw = String::from_utf8(meta_json_bytes(body)).unwrap_or_default();
-    let sub = subscription_for(sb, asset).await?;
-    let url = sub
-        .as_ref()
-        .and_then(|s| s.override_callback_uri.clone())
-        .unwrap_or_else(|| sb.config.sandbox_webhook_target());
-    let mut hook = Webhook {
+    let mut first: Option<Sent> = None;
+    for sub in subscriptions_for(sb, asset).await? {
+        let Some((url, app_id)) = destination(sb, &sub).await? else {
+            continue;
+        };
+        let hook = Webhook {
+            id: app::crypto::random_hex(12),
+            url,
+            body: raw.clone(),
+            status: "pending".into(),
+            attempts: 0,
+            last_status_code: None,
+            last_error: None,
+            next_attempt_at: Some(now),
+            created_at: now,
+            app_id,
+        };
+        let s = send_new(sb, hook).await?;
+        first.get_or_insert(s);
+    }
+    if let Some(s) = first {
+        return Ok(s);
+    }
+    // Meta sends nothing for assets no app is installed on.
+    let hook = Webhook {
         id: app::crypto::random_hex(12),
-        url,
+        url: sb.config.sandbox_webhook_target(),
         body: raw,
-        status: "pending".into(),
+        status: "not_subscribed".into(),
         attempts: 0,
         last_status_code: None,
-        last_error: None,
-        next_attempt_at: Some(now),
+        last_error: Some("the app is not subscribed to this asset (subscribed_apps)".into()),
+        next_attempt_at: None,
         created_at: now,
+        app_id: None,
     };
-    if sub.is_none() {
-        // Meta sends nothing for assets the app is not installed on.
-        hook.status = "not_subscribed".into();
-        hook.next_attempt_at = None;
-        hook.last_error = Some("the app is not subscribed to this asset (subscribed_apps)".into());
-        db::insert_webhook(&sb.db, &hook).await?;
-        return Ok(sent(&hook));
-    }
+    db::insert_webhook(&sb.db, &hook).await?;
+    Ok(sent(&hook))
+}
+
+/// The first attempt of one webhook, with the drop and duplicate faults.
+async fn send_new(sb: &Sandbox, mut hook: Webhook) -> Result<Sent, sqlx::Error> {
     if take_drop_fault(sb).await? {
         hook.status = "dropped".into();
         hook.next_attempt_at = None;
@@ -133,7 +173,14 @@ pub async fn switch_on(sb: &Sandbox, kind: &str) -> Result<bool, sqlx::Error> {
 
 /// One POST; records the outcome and the next retry time.
 async fn attempt(sb: &Sandbox, hook: &mut Webhook) -> Result<(), sqlx::Error> {
-    let signature = sign(sb.app_secret(), hook.body.as_bytes());
+    let secret = match &hook.app_id {
+        Some(id) => db::app_by_id(&sb.db, id)
+            .await?
+            .map(|a| a.app_secret)
+            .unwrap_or_default(),
+        None => sb.app_secret().to_string(),
+    };
+    let signature = sign(&secret, hook.body.as_bytes());
     let res = sb
         .http
         .post(&hook.url)
@@ -284,7 +331,7 @@ async fn messenger_followups(sb: &Sandbox, msg_id: &str) -> Result<(), sqlx::Err
     let Some(asset) = db::asset_by_id(&sb.db, &msg.asset_id).await? else {
         return Ok(());
     };
-    let wants_echo = match subscription_for(sb, &asset).await? {
+    let wants_echo = match subscriptions_for(sb, &asset).await?.first() {
         Some(s) => asset.kind == "instagram" || s.fields.iter().any(|f| f == "message_echoes"),
         None => false,
     };

@@ -172,15 +172,17 @@ impl TestApp {
         (created.account.id, key.secret)
     }
 
-    /// The newest mail to `to` (from the outbox table).
+    /// The newest mail to `to` (from the outbox table), its body rendered as
+    /// the addressee reads it: with the sealed link put back in place.
     pub async fn last_mail_to(&self, to: &str) -> app::store::mails::Mail {
-        let mails = app::store::mails::for_viewer(&self.state.db, None, to, 1)
+        let mut mail = app::store::mails::to_address(&self.state.db, to, 1)
             .await
-            .expect("mails");
-        mails
+            .expect("mails")
             .into_iter()
             .next()
-            .unwrap_or_else(|| panic!("no mail to {to}"))
+            .unwrap_or_else(|| panic!("no mail to {to}"));
+        mail.body_text = app::services::email::render(&self.state.cipher, &mail);
+        mail
     }
 }
 

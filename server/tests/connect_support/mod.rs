@@ -190,3 +190,50 @@ pub const PHONE_2: &str = seed::PHONE_2;
 pub const PAGE_1: &str = seed::PAGE_1;
 pub const PAGE_2: &str = seed::PAGE_2;
 pub const IG: &str = seed::INSTAGRAM_1;
+
+/// A customer's own Meta app in the sandbox (`POST /sandbox/api/apps`), for
+/// manual connections: its id, secret and a system-user token on every WABA.
+pub struct CustomerApp {
+    pub app_id: String,
+    pub app_secret: String,
+    pub token: String,
+}
+
+pub async fn customer_app(app: &TestApp) -> CustomerApp {
+    let res = app
+        .http
+        .post(app.url("/sandbox/api/apps"))
+        .json(&json!({"name": "Own App"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let v: Value = res.json().await.unwrap();
+    CustomerApp {
+        app_id: v["app_id"].as_str().unwrap().to_string(),
+        app_secret: v["app_secret"].as_str().unwrap().to_string(),
+        token: v["access_token"].as_str().unwrap().to_string(),
+    }
+}
+
+/// `POST /api/v1/channels/manual` for `phone` through `own`, with `secret` as
+/// the app secret Switchboard is told.
+pub async fn manual_connect(
+    app: &TestApp,
+    key: &str,
+    own: &CustomerApp,
+    phone: &str,
+    secret: &str,
+) -> (u16, Value) {
+    call(
+        app,
+        key,
+        "POST",
+        "/api/v1/channels/manual",
+        Some(
+            json!({"channel_type": "whatsapp", "waba_id": WABA, "access_token": own.token,
+            "app_secret": secret, "verify_token": "own-verify-token", "phone_number": phone}),
+        ),
+    )
+    .await
+}

@@ -361,7 +361,7 @@ pub async fn mails_about(
         .await
         .unwrap()
         .remove(0);
-    app::store::mails::for_viewer(&app.state.db, None, &owner, 100)
+    app::store::mails::to_address(&app.state.db, &owner, 100)
         .await
         .unwrap()
         .into_iter()

@@ -13,7 +13,12 @@ use serde_json::Value;
 
 use crate::common::{TestApp, spawn_app_with};
 
-pub const REDIRECT: &str = "https://client.example.com/cb?keep=1";
+/// The sandbox dialog redirects only to this installation's own callback
+/// (its app's one valid OAuth redirect URI); `keep=1` checks that the URI's
+/// own query survives.
+pub fn redirect(app: &TestApp) -> String {
+    format!("{}/setup/callback?keep=1", app.base)
+}
 
 #[derive(Clone, Debug)]
 pub struct Captured {
@@ -136,9 +141,10 @@ pub async fn dialog(
     action: &str,
 ) -> String {
     let id = app_id(app);
+    let to = redirect(app);
     let mut form: Vec<(&str, &str)> = vec![
         ("client_id", id.as_str()),
-        ("redirect_uri", REDIRECT),
+        ("redirect_uri", to.as_str()),
         ("state", "st-42"),
         ("response_type", "code"),
         ("action", action),
@@ -147,9 +153,11 @@ pub async fn dialog(
     for a in assets {
         form.push(("asset", a));
     }
+    // A browser posts the dialog's form from the dialog's own page.
     let res = app
         .http
         .post(app.url("/sandbox/dialog/oauth"))
+        .header("origin", &app.base)
         .form(&form)
         .send()
         .await
@@ -174,7 +182,7 @@ pub async fn whatsapp_token(app: &TestApp) -> String {
     let code = code_for(app, &[("config_id", &cfg)], &["110000000000001"]).await;
     app.state
         .meta
-        .exchange_code(&code, Some(REDIRECT))
+        .exchange_code(&code, Some(&redirect(app)))
         .await
         .unwrap()
         .access_token
@@ -185,7 +193,7 @@ pub async fn user_token(app: &TestApp, config: &str, assets: &[&str]) -> String 
     let code = code_for(app, &[("config_id", config)], assets).await;
     app.state
         .meta
-        .exchange_code(&code, Some(REDIRECT))
+        .exchange_code(&code, Some(&redirect(app)))
         .await
         .unwrap()
         .access_token

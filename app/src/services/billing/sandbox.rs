@@ -228,6 +228,19 @@ pub async fn renew_due(state: &AppState, rows: &[License], now: i64) -> AppResul
     }) {
         let mut next = l.clone();
         let mut tx = state.db.begin().await?;
+        // Every request reads the entitlement, so several may find the same
+        // period due at once: under the account lock, only the one that
+        // still sees the old end renews (one invoice per period).
+        store::locks::account(&mut tx, &l.account_id).await?;
+        let current = match &l.subscription_ref {
+            Some(r) => store::billing::license_by_subscription(&mut *tx, r).await?,
+            None => None,
+        };
+        if current.is_none_or(|c| c.expires_at != l.expires_at) {
+            // Renewed by another request meanwhile: the caller reads it again.
+            renewed = true;
+            continue;
+        }
         // At most three years of missed periods in one go.
         for _ in 0..36 {
             if next.expires_at > now {

@@ -12,6 +12,7 @@
 //! with `media.error` and the download is retried in the background; a later
 //! success updates the stored event (replays then carry the link).
 
+pub mod fetch;
 pub mod worker;
 
 use std::ops::Range;
@@ -48,8 +49,8 @@ pub struct MediaStore {
     /// How long a link works.
     pub ttl_ms: i64,
     wake: Arc<tokio::sync::Notify>,
-    /// Downloads from Meta's CDN (timeouts; bodies are read with a cap).
-    http: reqwest::Client,
+    /// Downloads of inbound media: Meta's hosts only, guarded, capped.
+    fetcher: fetch::Fetcher,
     /// `s3://bucket` or the local directory, for logs.
     pub location: String,
 }
@@ -99,18 +100,13 @@ impl MediaStore {
         mac.update(b"switchboard media links v1");
         let mut url_key = [0u8; 32];
         url_key.copy_from_slice(&mac.finalize().into_bytes());
-        let http = reqwest::Client::builder()
-            .connect_timeout(std::time::Duration::from_secs(10))
-            .timeout(std::time::Duration::from_secs(120))
-            .user_agent(format!("Switchboard/{}", crate::VERSION))
-            .build()
-            .map_err(|e| e.to_string())?;
+        let fetcher = fetch::Fetcher::new(config)?;
         Ok(MediaStore {
             store,
             url_key,
             ttl_ms: i64::from(config.media.url_ttl_hours) * crate::clock::HOUR_MS,
             wake: Arc::new(tokio::sync::Notify::new()),
-            http,
+            fetcher,
             location,
         })
     }
@@ -403,10 +399,9 @@ pub async fn open(
         .filter(|m| m.status == db::STORED)
         .ok_or_else(|| AppError::not_found("media"))?;
     let total = m.size.unwrap_or(0).max(0) as u64;
-    let mime_type = m
-        .mime_type
-        .clone()
-        .unwrap_or_else(|| "application/octet-stream".into());
+    // Rows stored before types were reduced to their essence are answered
+    // the same way as new ones.
+    let mime_type = rules::essence_or_binary(m.mime_type.as_deref().unwrap_or_default());
     match parse_range(range, total) {
         RangeAsk::Unsatisfiable => Err(AppError::client(
             416,
@@ -434,7 +429,14 @@ pub async fn open(
 
 /// The limit an upload of `mime` is held to, with the kind it counts as.
 /// `kind` is what the caller said it will send the file as, if anything.
+/// A malformed type is refused like an unsupported one.
 pub fn upload_rule(mime: &str, kind: Option<&str>) -> AppResult<(MediaKind, u64)> {
+    if rules::essence(mime).is_none() {
+        return Err(AppError::bad_request(
+            "unsupported_media_type",
+            "the file's Content-Type is not a valid MIME type such as image/jpeg",
+        ));
+    }
     let kind = match kind.map(str::trim).filter(|k| !k.is_empty()) {
         Some(k) => MediaKind::parse(k).ok_or_else(|| {
             AppError::validation(format!(
@@ -490,7 +492,8 @@ pub async fn upload(
     let key = object_key(account_id, &id);
     let sha = sha256_hex(&bytes);
     let size = bytes.len() as u64;
-    let mime = mime.trim().to_string();
+    // Only the essence is kept: it is what `/media/{id}` answers with.
+    let mime = rules::essence_or_binary(mime);
     state.media.put(&key, bytes).await?;
     let now = state.now();
     let filename = filename.map(sanitize_filename).filter(|f| !f.is_empty());

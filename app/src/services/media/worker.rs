@@ -21,8 +21,9 @@ use base64::Engine;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
+pub use super::fetch::Failure;
 use super::{inline, sha256_hex};
-use crate::domain::media::{MAX_UPLOAD_BYTES, MediaMode};
+use crate::domain::media::{self as rules, MediaMode};
 use crate::error::{AppError, AppResult};
 use crate::services::channels;
 use crate::state::AppState;
@@ -38,22 +39,6 @@ pub const LEASE_MS: i64 = 180_000;
 /// Jobs worked on at once by one process.
 pub const CONCURRENCY: usize = 4;
 const POLL: Duration = Duration::from_millis(250);
-
-/// Why a download failed: a stable code and a sentence.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Failure {
-    pub code: &'static str,
-    pub detail: String,
-}
-
-impl Failure {
-    fn new(code: &'static str, detail: impl Into<String>) -> Failure {
-        Failure {
-            code,
-            detail: detail.into(),
-        }
-    }
-}
 
 /// The running worker of this process.
 pub struct MediaWorkerHandle {
@@ -133,7 +118,7 @@ pub async fn work(state: &AppState, owner: &str, job: Job) -> AppResult<()> {
     };
     let channel = store::channels::get(&state.db, &media.account_id, &job.channel_id).await?;
     let fetched = match &channel {
-        Some(ch) => fetch(state, ch, &job).await,
+        Some(ch) => fetch(state, ch, &media.kind, &job).await,
         None => Err(Failure::new("channel_gone", "the channel no longer exists")),
     };
     let attempts = job.attempts + 1;
@@ -188,7 +173,10 @@ pub async fn work(state: &AppState, owner: &str, job: Job) -> AppResult<()> {
             let text = format!("{}: {}", f.code, f.detail);
             tracing::warn!(media = %media.id, attempt = attempts, error = %text, "media download failed");
             let background = (attempts - QUICK_ATTEMPTS).max(0) as usize;
-            let (state_after, next) = if job.state == db::WAITING && attempts < QUICK_ATTEMPTS {
+            // A refused source or an oversized file fails for good at once.
+            let (state_after, next) = if f.permanent {
+                (db::FAILED, None)
+            } else if job.state == db::WAITING && attempts < QUICK_ATTEMPTS {
                 (db::WAITING, Some(now + 1000 * attempts))
             } else if background < BACKGROUND_DELAYS_MS.len() {
                 (db::RETRYING, Some(now + BACKGROUND_DELAYS_MS[background]))
@@ -257,12 +245,16 @@ async fn rewrite(
     Ok(())
 }
 
-/// Downloads the file of `job`: the bytes and their MIME type.
+/// Downloads the file of `job`: the bytes and their MIME type (an essence).
+/// `kind` is the media's type, whose cap applies.
 async fn fetch(
     state: &AppState,
     ch: &crate::store::channels::Channel,
+    kind: &str,
     job: &Job,
 ) -> Result<(Vec<u8>, String), Failure> {
+    let cap = rules::inbound_max_bytes(&ch.channel_type, kind);
+    let fetcher = &state.media.fetcher;
     let (bytes, mime, meta_sha) = match job.source_kind.as_str() {
         "meta_media" => {
             let token = channels::token(state, ch)
@@ -272,7 +264,13 @@ async fn fetch(
                 .media_info(&job.source, &token)
                 .await
                 .map_err(|e| Failure::new("meta_error", format!("GET /{}: {e}", job.source)))?;
-            let (bytes, ctype) = download(state, &info.url, Some(&token)).await?;
+            if let Some(n) = info.file_size
+                && n > 0
+                && n as u64 > cap
+            {
+                return Err(super::fetch::too_large(cap));
+            }
+            let (bytes, ctype) = fetcher.get(&info.url, Some(&token), cap).await?;
             if let Some(n) = info.file_size
                 && n != bytes.len() as i64
             {
@@ -282,15 +280,15 @@ async fn fetch(
                 ));
             }
             let mime = if info.mime_type.is_empty() {
-                ctype
+                ctype.unwrap_or_default()
             } else {
                 info.mime_type
             };
             (bytes, mime, info.sha256)
         }
         _ => {
-            let (bytes, ctype) = download(state, &job.source, None).await?;
-            (bytes, ctype, None)
+            let (bytes, ctype) = fetcher.get(&job.source, None, cap).await?;
+            (bytes, ctype.unwrap_or_default(), None)
         }
     };
     let actual = sha256_hex(&bytes);
@@ -307,7 +305,8 @@ async fn fetch(
             ));
         }
     }
-    Ok((bytes, mime))
+    // Only the essence is stored: `/media/{id}` answers with it.
+    Ok((bytes, rules::essence_or_binary(&mime)))
 }
 
 /// Meta's digest as lowercase hex: webhooks carry base64 of the digest, the
@@ -322,50 +321,6 @@ pub fn digest_hex(s: &str) -> Option<String> {
         .ok()
         .filter(|d| d.len() == 32)
         .map(hex::encode)
-}
-
-/// GET with an optional bearer token, at most [`MAX_UPLOAD_BYTES`] read.
-async fn download(
-    state: &AppState,
-    url: &str,
-    token: Option<&str>,
-) -> Result<(Vec<u8>, String), Failure> {
-    let mut req = state.media.http.get(url);
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
-    }
-    let mut res = req
-        .send()
-        .await
-        .map_err(|e| Failure::new("download_failed", format!("fetching the file: {e}")))?;
-    let status = res.status().as_u16();
-    if !(200..300).contains(&status) {
-        return Err(Failure::new(
-            "download_failed",
-            format!("Meta's file server answered HTTP {status}"),
-        ));
-    }
-    let ctype = res
-        .headers()
-        .get(reqwest::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/octet-stream")
-        .to_string();
-    let mut bytes = Vec::new();
-    while let Some(chunk) = res
-        .chunk()
-        .await
-        .map_err(|e| Failure::new("download_failed", format!("reading the file: {e}")))?
-    {
-        bytes.extend_from_slice(&chunk);
-        if bytes.len() as u64 > MAX_UPLOAD_BYTES {
-            return Err(Failure::new(
-                "too_large",
-                format!("the file is larger than {MAX_UPLOAD_BYTES} bytes"),
-            ));
-        }
-    }
-    Ok((bytes, ctype))
 }
 
 #[cfg(test)]

@@ -288,13 +288,8 @@ async fn usable_channel(
             "the channel is inactive (deactivated, or Meta rejected its token); connect it again to send",
         ));
     }
-    if licenses::entitlement(state, account_id).await?.licenses == 0 {
-        return Err(AppError::client(
-            402,
-            "subscription_required",
-            "the account has no active license (the trial is over); subscribe to send messages",
-        ));
-    }
+    // The channel's own license, not just one somewhere in the account.
+    licenses::require_channel_license(state, account_id, &ch.id).await?;
     Ok(ch)
 }
 
@@ -371,7 +366,7 @@ async fn build(
         }
         "image" | "video" | "audio" | "document" | "sticker" => {
             let kind = MediaKind::parse(kind).unwrap_or(MediaKind::Image);
-            licenses::require_tier(state, &ch.account_id, Tier::Pro).await?;
+            licenses::require_channel_tier(state, &ch.account_id, &ch.id, Tier::Pro).await?;
             unused("text", req.text.is_some())?;
             unused("reaction", req.reaction.is_some())?;
             unused("interactive", req.interactive.is_some())?;
@@ -827,9 +822,9 @@ pub(crate) async fn sent(
     Ok(true)
 }
 
-/// True when the account has no license: its status events are stored held.
+/// True when the channel holds no license: its status events are stored held.
 pub(crate) async fn unlicensed(state: &AppState, ch: &Channel) -> AppResult<bool> {
-    Ok(licenses::entitlement(state, &ch.account_id).await?.licenses == 0)
+    licenses::held(state, &ch.account_id, Some(&ch.id)).await
 }
 
 /// `data` of a status event, as the ingest builds it (SPEC §4.2).

@@ -20,9 +20,9 @@ use tokio::task::JoinHandle;
 use super::{Outgoing, call_meta, error_refs, prepare, record_status, sent, status_data};
 use crate::clock::{HOUR_MS, MINUTE_MS};
 use crate::domain::events::{MessageStatus, MetaErrorRef};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::meta::ErrorClass;
-use crate::services::{channels, inbound};
+use crate::services::{channels, inbound, licenses};
 use crate::state::AppState;
 use crate::store;
 use crate::store::channels::Channel;
@@ -128,6 +128,16 @@ pub async fn process(state: &AppState, c: ClaimedSend) -> AppResult<()> {
         )
         .await;
     };
+    // A license that ended (or left this channel without one) while the
+    // message waited stops it, as it would have stopped a new send.
+    match licenses::require_channel_license(state, &ch.account_id, &ch.id).await {
+        Ok(()) => {}
+        Err(e @ AppError::Client { .. }) => {
+            let why = format!("{}: {}", e.code(), e.public_detail());
+            return fail(state, &ch, &c, &why, &[]).await;
+        }
+        Err(e) => return Err(e),
+    }
     let out: Option<Outgoing> = c
         .request
         .as_deref()

@@ -253,6 +253,19 @@ pub fn check_interactive(v: &Value) -> AppResult<&'static str> {
                     &format!("1 to 10 sections (got {})", sections.len()),
                 ));
             }
+            // Counted before any row is read: the id check below compares
+            // each row with the ones before it.
+            let total: usize = sections
+                .iter()
+                .filter_map(|s| s.get("rows").and_then(Value::as_array))
+                .map(Vec::len)
+                .sum();
+            if total > 10 {
+                return Err(field_err(
+                    "action.sections",
+                    &format!("at most 10 rows in total (got {total})"),
+                ));
+            }
             let mut ids = Vec::new();
             for (i, s) in sections.iter().enumerate() {
                 let path = format!("action.sections[{i}]");

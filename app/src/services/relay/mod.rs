@@ -11,8 +11,9 @@
 //!   one attempt at a time (per-channel order, best effort).
 //! - The loops wake on [`AppState::relay_wake`] (notified after ingest
 //!   commits) and otherwise poll every 250 ms; time comes from `state.clock`.
-//! - Held deliveries (no license) are never claimed; [`release_held`] lets
-//!   them go, and a slow sweep does so for accounts that have a license again.
+//! - Held deliveries (their channel, or for account events the account,
+//!   holds no license) are never claimed; [`release_held`] lets them go, and a
+//!   slow sweep does so for channels and accounts that have a license again.
 //! - Outcomes (delivery state + attempt log row) go through one recorder task
 //!   per process that commits many per transaction (group commit), as the
 //!   ingest does: one fsync for a batch, and one writer instead of dozens
@@ -82,16 +83,14 @@ pub struct Relay {
 
 impl Relay {
     pub fn new(state: &AppState) -> Relay {
-        let mut builder = reqwest::Client::builder()
+        // No redirects (a 3xx is a failed attempt), no environment proxy, and
+        // the address the connection uses is the address that was checked.
+        let allow_private = state.config.allow_private_webhook_targets;
+        let http = super::webhook_target::guarded_client(allow_private)
             .timeout(ATTEMPT_TIMEOUT)
             .connect_timeout(ATTEMPT_TIMEOUT)
-            // A redirect is an answer that is not 2xx: a failed attempt.
-            .redirect(reqwest::redirect::Policy::none());
-        if !state.config.allow_private_webhook_targets {
-            // The address the connection uses is the address that was checked.
-            builder = builder.dns_resolver(Arc::new(super::webhook_target::GuardedResolver));
-        }
-        let http = builder.build().expect("static reqwest configuration");
+            .build()
+            .expect("static reqwest configuration");
         let owner: Arc<str> = format!(
             "relay-{}-{}",
             std::process::id(),
@@ -359,16 +358,32 @@ pub fn wake(state: &AppState) {
     state.relay_wake.notify_one();
 }
 
-/// Lets an account's held deliveries go (call when a license starts): they
-/// become `pending`, due now, in creation order, and their deadline starts
-/// now. Returns how many were released.
+/// Lets an account's held deliveries go (call when a license starts) once
+/// the account has a license, except those of active channels that hold none
+/// ([`super::licenses::Entitlement::holds`]): they wait for their own.
+/// Released ones become `pending`, due now, in creation order, and their
+/// deadline starts now. Returns how many were released.
 pub async fn release_held(state: &AppState, account_id: &str) -> AppResult<u64> {
+    let ent = super::licenses::entitlement(state, account_id).await?;
+    release_held_for(state, account_id, &ent).await
+}
+
+/// As [`release_held`] with the account's entitlement already read.
+pub async fn release_held_for(
+    state: &AppState,
+    account_id: &str,
+    ent: &super::licenses::Entitlement,
+) -> AppResult<u64> {
+    if ent.holds(None) {
+        return Ok(0);
+    }
     let now = state.now();
     let mut n = 0;
     for p in [RetryPolicy::Standard, RetryPolicy::Extended] {
         n += deliveries::release_held(
             &state.db,
             account_id,
+            ent.unlicensed_channels(),
             p.as_str(),
             now,
             now + p.deadline_ms(),
@@ -382,17 +397,12 @@ pub async fn release_held(state: &AppState, account_id: &str) -> AppResult<u64> 
     Ok(n)
 }
 
-/// Releases held deliveries of every account that has a license now.
+/// Releases held deliveries of every account that has a license now (of
+/// its channels that hold one).
 pub async fn sweep_held(state: &AppState) -> AppResult<u64> {
     let mut n = 0;
     for account in deliveries::accounts_with_held(&state.db).await? {
-        if super::licenses::entitlement(state, &account)
-            .await?
-            .licenses
-            > 0
-        {
-            n += release_held(state, &account).await?;
-        }
+        n += release_held(state, &account).await?;
     }
     Ok(n)
 }

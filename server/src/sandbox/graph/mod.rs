@@ -3,7 +3,7 @@
 //! and injected faults applied before anything else.
 
 mod messages;
-mod oauth;
+pub(crate) mod oauth;
 mod objects;
 mod templates;
 
@@ -396,6 +396,7 @@ pub async fn auth(sb: &Sandbox, req: &Req) -> Result<Token, GErr> {
             expires_at: None,
             revoked: false,
             created_at: 0,
+            app_id: None,
         });
     }
     let Some(t) = db::token_by_value(&sb.db, value).await? else {

@@ -36,6 +36,7 @@ pub async fn issue(
         expires_at: ttl_ms.map(|ttl| now + ttl),
         revoked: false,
         created_at: now,
+        app_id: None,
     };
     db::insert_token(&sb.db, &t).await?;
     Ok(t)
@@ -237,7 +238,17 @@ pub async fn debug_token(sb: &Sandbox, req: &Req) -> GResult {
     };
     let stored = db::token_by_value(&sb.db, &input).await?;
     let checked = auth(sb, &probe).await;
-    let mut data = json!({"app_id": sb.app_id(), "application": "Switchboard Sandbox App"});
+    // The app the token was issued for: the installation's own, or a
+    // customer app created with `POST /sandbox/api/apps`.
+    let own = stored.as_ref().and_then(|t| t.app_id.clone());
+    let app = match &own {
+        Some(id) => db::app_by_id(&sb.db, id).await?,
+        None => None,
+    };
+    let mut data = match &app {
+        Some(a) => json!({"app_id": a.app_id, "application": a.name}),
+        None => json!({"app_id": sb.app_id(), "application": "Switchboard Sandbox App"}),
+    };
     match (stored, checked) {
         (Some(t), Ok(_)) => {
             data["type"] = json!(token_type(&t.kind));

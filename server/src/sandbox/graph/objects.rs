@@ -262,7 +262,7 @@ pub async fn subscribed_apps(sb: &Sandbox, req: &Req, asset_id: &str) -> GResult
                 &sb.db,
                 &db::Subscription {
                     asset_id: asset.id.clone(),
-                    app_id: sb.app_id().to_string(),
+                    app_id: sb.app_of(&t).to_string(),
                     fields,
                     override_callback_uri: override_uri,
                 },
@@ -272,7 +272,7 @@ pub async fn subscribed_apps(sb: &Sandbox, req: &Req, asset_id: &str) -> GResult
             Ok(json!({"success": true}))
         }
         Method::DELETE => {
-            db::delete_subscription(&sb.db, &asset.id, sb.app_id()).await?;
+            db::delete_subscription(&sb.db, &asset.id, sb.app_of(&t)).await?;
             Ok(json!({"success": true}))
         }
         _ => Err(GErr::new(100, "Unsupported method")),
@@ -425,7 +425,7 @@ pub async fn download_media(
             Some(owner) if grants(&t, &owner) => {}
             _ => return Err(GErr::no_object(&media_id, &Method::GET).status(404)),
         }
-        Ok(([(header::CONTENT_TYPE, m.mime_type)], m.content).into_response())
+        Ok(crate::sandbox::files::serve(&m.mime_type, m.content))
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
@@ -447,7 +447,7 @@ pub async fn cdn_media(
         let Some(m) = db::media_by_id(&sb.db, &media_id).await? else {
             return Err(GErr::no_object(&media_id, &Method::GET).status(404));
         };
-        Ok(([(header::CONTENT_TYPE, m.mime_type)], m.content).into_response())
+        Ok(crate::sandbox::files::serve(&m.mime_type, m.content))
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)

@@ -80,6 +80,24 @@ fn check_components(c: &Value) -> Result<(), GErr> {
         return Err(GErr::sub(100, 2388042, "(#100) Invalid parameter")
             .details("The template needs a BODY component with text."));
     }
+    // Meta's own text limits, checked before anything reads the texts.
+    for comp in list {
+        let kind = comp.get("type").and_then(Value::as_str).unwrap_or_default();
+        let limit = match kind.to_ascii_uppercase().as_str() {
+            "BODY" => 1024,
+            "HEADER" | "FOOTER" => 60,
+            _ => continue,
+        };
+        let len = comp
+            .get("text")
+            .and_then(Value::as_str)
+            .map_or(0, |t| t.chars().count());
+        if len > limit {
+            return Err(GErr::new(100, "(#100) Invalid parameter").details(format!(
+                "{kind} text is {len} characters; the maximum is {limit}."
+            )));
+        }
+    }
     Ok(())
 }
 
@@ -216,16 +234,6 @@ pub fn body_placeholders(tpl: &Template) -> Vec<String> {
         })
         .and_then(|c| c.get("text").and_then(Value::as_str))
         .unwrap_or_default();
-    let mut out = Vec::new();
-    let mut rest = body;
-    while let Some(start) = rest.find("{{") {
-        let after = &rest[start + 2..];
-        let Some(end) = after.find("}}") else { break };
-        let name = after[..end].trim().to_string();
-        if !out.contains(&name) {
-            out.push(name);
-        }
-        rest = &after[end + 2..];
-    }
-    out
+    // The product's scanner: linear, and bounded like Meta's templates.
+    app::domain::templates::placeholders(body)
 }
