@@ -113,7 +113,8 @@ async fn the_trial_is_a_pro_license_that_expires_and_then_connects_are_refused()
     assert_eq!(o.channels[0].license, None);
 
     // Connecting is refused: 402 through the API, setup_failed in the hosted flow.
-    let token = customer_app(&app).await.token;
+    let own = customer_app(&app).await;
+    let token = own.token;
     let (s, v) = call(
         &app,
         &key,
@@ -121,7 +122,7 @@ async fn the_trial_is_a_pro_license_that_expires_and_then_connects_are_refused()
         "/api/v1/channels/manual",
         Some(
             json!({"channel_type": "whatsapp", "waba_id": WABA, "access_token": token,
-            "app_secret": "own-app-secret", "verify_token": "own-verify-token",
+            "app_secret": own.app_secret, "verify_token": "own-verify-token",
             "phone_number": "15550100002"}),
         ),
     )

@@ -344,7 +344,7 @@ async fn manual_connection_register_and_health() {
     let token = own.token.clone();
     let body = |phone: &str, token: &str| {
         json!({"channel_type": "whatsapp", "waba_id": WABA, "access_token": token,
-        "app_secret": "own-app-secret", "verify_token": "own-verify-token", "phone_number": phone})
+        "app_secret": own.app_secret, "verify_token": "own-verify-token", "phone_number": phone})
     };
     let (s, v) = call(
         &app,
@@ -398,7 +398,7 @@ async fn manual_connection_register_and_health() {
             .fetch_one(&app.state.db.pool)
             .await
             .unwrap();
-    assert!(row.0.starts_with("k1:") && !row.0.contains("own-app-secret"));
+    assert!(row.0.starts_with("k1:") && !row.0.contains(&own.app_secret));
     assert_eq!(
         app.state.cipher.decrypt(&row.1).unwrap(),
         b"own-verify-token"

@@ -237,6 +237,30 @@ impl GraphClient {
         Ok(w.data)
     }
 
+    /// `debug_token` with the app access token `{app_id}|{app_secret}` as
+    /// caller: Meta answers only when the secret is the app's, so this is how
+    /// a customer's app secret is checked before any webhook relies on it.
+    pub async fn debug_token_as_app(
+        &self,
+        app_id: &str,
+        app_secret: &str,
+        token: &str,
+    ) -> Result<DebugToken, MetaError> {
+        #[derive(serde::Deserialize)]
+        struct Wrap {
+            data: DebugToken,
+        }
+        let app_token = format!("{app_id}|{app_secret}");
+        let w: Wrap = self
+            .get(
+                &self.url("debug_token"),
+                &app_token,
+                &[("input_token", token)],
+            )
+            .await?;
+        Ok(w.data)
+    }
+
     // ---- Assets -----------------------------------------------------------
 
     pub async fn me_accounts(&self, user_token: &str) -> Result<Vec<PageAccount>, MetaError> {

@@ -96,6 +96,37 @@ async fn app_of_token(state: &AppState, token: &str, given: Option<&str>) -> App
     Ok(id)
 }
 
+/// The app secret must be the app's: Meta answers `debug_token` called with
+/// the app access token only then. A wrong secret would make every webhook of
+/// the channel fail its signature check, and rows with made-up secrets for a
+/// real app id would make each forged POST cost one HMAC more. When Meta
+/// cannot be reached the secret is taken as given (it still vouches only for
+/// this account's channels).
+async fn check_app_secret(
+    state: &AppState,
+    app_id: &str,
+    app_secret: &str,
+    token: &str,
+) -> AppResult<()> {
+    match state
+        .meta
+        .debug_token_as_app(app_id, app_secret, token)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.class() == crate::meta::ErrorClass::Transient => Ok(()),
+        Err(e) => Err(AppError::bad_request(
+            "meta_app_secret_invalid",
+            format!(
+                "app_secret is not the secret of Meta app {app_id} (Meta: {}); copy it from App settings → Basic",
+                e.graph()
+                    .map(|g| g.message.clone())
+                    .unwrap_or_else(|| e.to_string())
+            ),
+        )),
+    }
+}
+
 /// The result, with the path Meta must call for this app.
 pub struct ManualConnected {
     pub channel: ChannelView,
@@ -130,6 +161,7 @@ pub async fn connect(
         ));
     }
     let meta_app_id = app_of_token(state, &token, input.meta_app_id.as_deref()).await?;
+    check_app_secret(state, &meta_app_id, &app_secret, &token).await?;
     let phones = state
         .meta
         .phone_numbers(&waba_id, &token)

@@ -129,13 +129,22 @@ async fn receive_app(
     // secret it was given. Only the records whose secret verifies the body
     // vouch for it, and only for channels connected through them (SPEC §14):
     // knowing an app id proves nothing.
-    let mut verified = Vec::new();
+    // Rows of one app carry its one secret (checked with Meta at connect):
+    // each distinct secret is tried once, so a forged body costs one HMAC.
+    let mut by_secret: Vec<(Vec<u8>, Vec<String>)> = Vec::new();
     for app in store::meta_apps::by_meta_app_id(&state.db, &app_id).await? {
         let Ok(secret) = state.cipher.decrypt(&app.app_secret) else {
             continue;
         };
+        match by_secret.iter_mut().find(|(s, _)| *s == secret) {
+            Some((_, rows)) => rows.push(app.id),
+            None => by_secret.push((secret, vec![app.id])),
+        }
+    }
+    let mut verified = Vec::new();
+    for (secret, rows) in by_secret {
         if signature::verify(&String::from_utf8_lossy(&secret), &body, sig) {
-            verified.push(app.id);
+            verified.extend(rows);
         }
     }
     if verified.is_empty() {

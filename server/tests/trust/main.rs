@@ -13,6 +13,7 @@ mod sandbox_support;
 
 mod abuse;
 mod accounts;
+mod at_rest;
 mod licenses;
 mod media;
 mod meta_apps;

@@ -151,14 +151,14 @@ async fn platform_and_customer_apps_do_not_cross() {
 
     let (_, key_b) = app.account_with_key().await;
     let own = customer_app(&app).await;
-    let (s, v) = manual_connect(&app, &key_b, &own, NUMBER_2, "b-secret").await;
+    let (s, v) = manual_connect(&app, &key_b, &own, NUMBER_2, &own.app_secret).await;
     assert_eq!(s, 201, "{v}");
     let channel_b = v["id"].as_str().unwrap().to_string();
 
     // B's app, B's secret, A's number (connected through the platform app).
     let forged = text_to(PHONE_1, "wamid.CROSS");
     assert_eq!(
-        post_app_webhook(&app, &own.app_id, "b-secret", forged).await,
+        post_app_webhook(&app, &own.app_id, &own.app_secret, forged).await,
         200
     );
     // The platform's signature for B's number, connected through B's app.
@@ -247,6 +247,10 @@ async fn manual_apps_must_be_the_tokens_own_and_failures_store_nothing() {
         }
         b
     };
+    let body_with_secret = |token: &str, secret: &str, phone: &str| {
+        json!({"channel_type": "whatsapp", "waba_id": WABA, "access_token": token,
+            "app_secret": secret, "verify_token": "b-verify", "phone_number": phone})
+    };
     let platform_id = app.state.config.meta_app_id.clone().unwrap();
     let cases = [
         // Any id the token does not belong to.
@@ -272,9 +276,15 @@ async fn manual_apps_must_be_the_tokens_own_and_failures_store_nothing() {
             400,
             "meta_app_reserved",
         ),
+        // A secret that is not the app's (Meta refuses the app token).
+        (
+            body(&own.token, None, NUMBER_2),
+            400,
+            "meta_app_secret_invalid",
+        ),
         // A number another account holds.
         (
-            body(&own.token, None, NUMBER_1),
+            body_with_secret(&own.token, &own.app_secret, NUMBER_1),
             400,
             "already_connected_elsewhere",
         ),

@@ -399,6 +399,25 @@ pub async fn auth(sb: &Sandbox, req: &Req) -> Result<Token, GErr> {
             app_id: None,
         });
     }
+    // A customer app's access token: its id and secret.
+    if let Some((app_id, secret)) = value.split_once('|')
+        && let Some(app) = db::app_by_id(&sb.db, app_id).await?
+    {
+        if !app::crypto::constant_time_eq(app.app_secret.as_bytes(), secret.as_bytes()) {
+            return Err(GErr::new(190, "Invalid OAuth access token signature."));
+        }
+        return Ok(Token {
+            token: value.to_string(),
+            kind: "app".into(),
+            subject_id: Some(app.app_id.clone()),
+            asset_ids: vec![],
+            scopes: vec![],
+            expires_at: None,
+            revoked: false,
+            created_at: 0,
+            app_id: Some(app.app_id),
+        });
+    }
     let Some(t) = db::token_by_value(&sb.db, value).await? else {
         return Err(GErr::new(
             190,

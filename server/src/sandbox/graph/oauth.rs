@@ -237,6 +237,16 @@ pub async fn debug_token(sb: &Sandbox, req: &Req) -> GResult {
         token: Some(input.clone()),
     };
     let stored = db::token_by_value(&sb.db, &input).await?;
+    // An app inspects only tokens issued for it.
+    if caller.kind == "app"
+        && let Some(t) = &stored
+        && t.app_id != caller.app_id
+    {
+        return Err(GErr::new(
+            100,
+            "(#100) You must provide an app access token, or a user access token that is an owner or developer of the app",
+        ));
+    }
     let checked = auth(sb, &probe).await;
     // The app the token was issued for: the installation's own, or a
     // customer app created with `POST /sandbox/api/apps`.
