@@ -1058,3 +1058,75 @@ async fn a_status_parked_as_its_send_recorded_is_applied_by_the_queue_loop() {
     assert_eq!(read["data"]["meta_message_id"], wamid.as_str());
     wait_status(&app, &id, "read").await;
 }
+
+/// `POST /api/v1/messages/read`: WhatsApp marks the message read on the
+/// user's side (the sandbox records it), Messenger sends `mark_seen` to the
+/// user who wrote; unknown ids, another tenant's channel and bad ids are
+/// refused with their codes.
+#[tokio::test]
+async fn inbound_messages_are_marked_read_with_typing() {
+    let app = app().await;
+    let customer = spawn_customer().await;
+    let wa = channel(&app, "whatsapp", PHONE_1, &customer, &["message.received"]).await;
+    let (s, v) = control(
+        &app,
+        "inbound",
+        json!({"asset_id": PHONE_1, "from": "15550177300", "type": "text", "text": "seen?"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let wamid = v["meta_message_id"].as_str().unwrap().to_string();
+    let read = |c: &Chan, id: &str, typing: bool| {
+        let body = json!({"channel_id": c.id, "message_id": id, "typing": typing});
+        let key = c.key.clone();
+        let app = &app;
+        async move { call(app, &key, "POST", "/api/v1/messages/read", Some(body)).await }
+    };
+    let (s, v) = read(&wa, &wamid, true).await;
+    assert_eq!((s, v.clone()), (200, json!({"success": true})), "{v}");
+    let stored = server::sandbox::db::message_by_id(&app.state.db, &wamid)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, "read");
+    // An id WhatsApp does not know: Meta's refusal, with its code.
+    let (s, v) = read(&wa, "wamid.UNKNOWN", false).await;
+    assert_eq!((s, v["code"].as_str()), (502, Some("meta_error")), "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("100"), "{v}");
+    for bad in ["", "wamid with spaces", &"x".repeat(600)] {
+        let (s, v) = read(&wa, bad, false).await;
+        assert_eq!(
+            (s, v["code"].as_str()),
+            (400, Some("validation_error")),
+            "{v}"
+        );
+    }
+
+    // Messenger: mark_seen goes to the user who sent the message.
+    let fb = channel(&app, "facebook", PAGE_1, &customer, &["message.received"]).await;
+    let (s, v) = control(
+        &app,
+        "inbound",
+        json!({"asset_id": PAGE_1, "from": "7100000000000301", "type": "text", "text": "hi page"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let mid = v["meta_message_id"].as_str().unwrap().to_string();
+    customer
+        .find(|b| b["data"]["message_id"] == json!(mid))
+        .await;
+    let (s, v) = read(&fb, &mid, true).await;
+    assert_eq!((s, v.clone()), (200, json!({"success": true})), "{v}");
+    let (s, v) = read(&fb, "m_never_received", false).await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("not_found")), "{v}");
+
+    // Another account's key cannot reach the channel.
+    let (_, other_key) = app.account_with_key().await;
+    let foreign = Chan {
+        id: wa.id.clone(),
+        key: other_key,
+        account: String::new(),
+    };
+    let (s, v) = read(&foreign, &wamid, false).await;
+    assert_eq!((s, v["code"].as_str()), (404, Some("not_found")), "{v}");
+}

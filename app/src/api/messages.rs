@@ -9,6 +9,7 @@ use super::extract::ApiJson;
 use crate::domain;
 use crate::error::{AppError, AppResult};
 use crate::services::keys::KeyContext;
+use crate::services::messages::read::{self, ReadRequest, ReadResult};
 use crate::services::messages::{self, SendRequest, SendResult};
 use crate::state::AppState;
 
@@ -35,6 +36,28 @@ pub async fn send(
 ) -> AppResult<Response> {
     let result = messages::send(&state, &key.account_id, &body, idempotency_key(&headers)?).await?;
     Ok(send_answer(result))
+}
+
+/// Marks an inbound message read (blue ticks on WhatsApp, "seen" on
+/// Messenger and Instagram), optionally with the typing indicator.
+#[utoipa::path(post, path = "/api/v1/messages/read", tag = "messages", request_body = ReadRequest,
+    responses(
+        (status = 200, body = ReadResult, description = "Meta accepted the read receipt (and typing indicator)"),
+        (status = 400, body = domain::ErrorBody, description = "channel_inactive, validation_error, meta_token_invalid"),
+        (status = 402, body = domain::ErrorBody, description = "subscription_required: the channel holds no license"),
+        (status = 404, body = domain::ErrorBody, description = "not_found: no such channel in this account, or (Messenger, Instagram) no such inbound message on it"),
+        (status = 422, body = domain::ErrorBody, description = "validation_error: the JSON does not fit the schema"),
+        (status = 502, body = domain::ErrorBody, description = "meta_error: Meta refused (e.g. WhatsApp does not know the message id); detail has Meta's code and message"),
+    ),
+    security(("api_key" = []), ("bearer" = [])))]
+pub async fn read(
+    State(state): State<AppState>,
+    Extension(key): Extension<KeyContext>,
+    ApiJson(body): ApiJson<ReadRequest>,
+) -> AppResult<axum::Json<ReadResult>> {
+    Ok(axum::Json(
+        read::mark_read(&state, &key.account_id, &body).await?,
+    ))
 }
 
 /// The `Idempotency-Key` header of a send, when given. Its length and

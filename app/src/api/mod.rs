@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/channels/{id}/replay", post(deliveries::replay))
         .route("/channels/{id}/test-event", post(deliveries::test_event))
         .route("/messages/send", post(messages::send))
+        .route("/messages/read", post(messages::read))
         .route(
             "/onboarding-links",
             get(onboarding_links::list).post(onboarding_links::create),

@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi};
         super::channels::register, super::channels::health,
         super::templates::list, super::templates::get, super::templates::create, super::templates::edit,
         super::templates::delete, super::templates::send_template, super::templates::profile,
-        super::messages::send, super::media::upload,
+        super::messages::send, super::messages::read, super::media::upload,
         super::deliveries::list, super::deliveries::get, super::deliveries::retry,
         super::deliveries::replay, super::deliveries::test_event,
         super::event_endpoints::create, super::event_endpoints::list, super::event_endpoints::get,
@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         super::onboarding_links::get, super::onboarding_links::delete,
     ),
     components(schemas(
+        crate::services::messages::read::ReadRequest, crate::services::messages::read::ReadResult,
         crate::domain::ErrorBody, super::account::AccountResponse, super::account::AccountPatch,
         crate::domain::RedirectView, super::redirects::RedirectCreate, super::redirects::RedirectList,
         crate::domain::ChannelView, crate::domain::ChannelType, crate::domain::SubscriptionView,

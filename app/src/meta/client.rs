@@ -428,6 +428,42 @@ impl GraphClient {
             .await
     }
 
+    /// WhatsApp read receipt for an inbound message (and every earlier one),
+    /// with the typing indicator when `typing` (it also marks read).
+    pub async fn mark_read_whatsapp(
+        &self,
+        phone_number_id: &str,
+        token: &str,
+        message_id: &str,
+        typing: bool,
+    ) -> Result<Value, MetaError> {
+        let mut body = serde_json::json!({"messaging_product": "whatsapp", "status": "read",
+            "message_id": message_id});
+        if typing {
+            body["typing_indicator"] = serde_json::json!({"type": "text"});
+        }
+        self.post(
+            &self.url(&format!("{phone_number_id}/messages")),
+            token,
+            &body,
+        )
+        .await
+    }
+
+    /// A Messenger/Instagram `sender_action` (`mark_seen`, `typing_on`) to one
+    /// user, through the Page's or Instagram account's messages edge.
+    pub async fn sender_action(
+        &self,
+        asset_id: &str,
+        token: &str,
+        recipient_id: &str,
+        action: &str,
+    ) -> Result<Value, MetaError> {
+        let body = serde_json::json!({"recipient": {"id": recipient_id}, "sender_action": action});
+        self.post(&self.url(&format!("{asset_id}/messages")), token, &body)
+            .await
+    }
+
     // ---- Templates --------------------------------------------------------
 
     /// Every template of a WABA (all languages), following every page.

@@ -70,6 +70,23 @@ pub async fn get(db: &Db, account_id: &str, id: &str) -> Result<Option<Event>, s
         .transpose()
 }
 
+/// The channel's event stored under `dedupe_key` (e.g. an inbound message by
+/// Meta's id), if any.
+pub async fn by_dedupe_key(
+    db: &Db,
+    channel_id: &str,
+    dedupe_key: &str,
+) -> Result<Option<Event>, sqlx::Error> {
+    let sql = format!("SELECT {COLUMNS} FROM events WHERE channel_id = $1 AND dedupe_key = $2");
+    sqlx::query(&sql)
+        .bind(channel_id)
+        .bind(dedupe_key)
+        .fetch_optional(&db.pool)
+        .await?
+        .map(|r| row(&r))
+        .transpose()
+}
+
 /// Events of a channel created in `[since, until)`, oldest first, for replay.
 pub async fn for_channel_between(
     db: &Db,

@@ -14,6 +14,7 @@
 //!   key is free again: only accepted sends are remembered).
 
 pub mod queue;
+pub mod read;
 pub mod rules;
 
 use serde::{Deserialize, Serialize};
