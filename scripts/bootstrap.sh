@@ -2,7 +2,8 @@
 # Installs what building and testing Switchboard needs, skipping what is present:
 # the wasm target, cargo-leptos (pinned), wasm-bindgen-cli (equal to the crate in
 # Cargo.lock), npm packages, and Debian's chromium when the browser tests will run.
-# Usage: scripts/bootstrap.sh [--browser]
+# Usage: scripts/bootstrap.sh [--browser | --run]
+#   --run: only what scripts/run.sh needs (no cargo-leptos, no browser).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CARGO_LEPTOS_VERSION=0.3.10
@@ -26,7 +27,7 @@ fast_install() {
   CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=off CARGO_PROFILE_RELEASE_CODEGEN_UNITS=256 \
   CARGO_PROFILE_RELEASE_DEBUG=0 CARGO_PROFILE_RELEASE_INCREMENTAL=false timed cargo install "$@"
 }
-if [ "$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
+if [ "${1:-}" != "--run" ] && [ "$(cargo leptos --version 2>/dev/null)" != "cargo-leptos $CARGO_LEPTOS_VERSION" ]; then
   # 0.3.11 needs rustc 1.96; --locked keeps 0.3.10's own dependency set buildable.
   fast_install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION" --features no_downloads
 fi

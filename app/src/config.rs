@@ -56,7 +56,9 @@ pub struct Config {
     /// 32-byte key for AES-256-GCM; `None` until resolved at start (sandbox may generate it).
     pub secret_key: Option<Vec<u8>>,
     pub data_dir: PathBuf,
-    pub site_root: PathBuf,
+    /// `SWITCHBOARD_SITE_ROOT`: read the Portal's site (wasm, JS, CSS, assets)
+    /// from this directory instead of the copy built into the binary.
+    pub site_root: Option<PathBuf>,
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub rate_limit_per_minute: u32,
@@ -505,9 +507,7 @@ impl Config {
             meta_mode,
             secret_key,
             data_dir: PathBuf::from(get("SWITCHBOARD_DATA_DIR").unwrap_or_else(|| "data".into())),
-            site_root: PathBuf::from(
-                get("SWITCHBOARD_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
-            ),
+            site_root: get("SWITCHBOARD_SITE_ROOT").map(PathBuf::from),
             smtp_url,
             mail_from,
             rate_limit_per_minute,
@@ -771,6 +771,41 @@ pub fn mask_url_password(raw: &str) -> String {
     }
 }
 
+/// Settings for unit tests elsewhere in the crate: one place that knows what
+/// a valid live-mode configuration needs.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Config;
+    use std::collections::HashMap;
+
+    /// A configuration from `pairs` alone (sandbox mode unless they say otherwise).
+    pub fn from_pairs(pairs: &[(&str, &str)]) -> Config {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_map(&m).unwrap()
+    }
+
+    /// A valid live-mode configuration, plus `extra`.
+    pub fn live_with(extra: &[(&str, &str)]) -> Config {
+        let mut pairs = vec![
+            ("SWITCHBOARD_META_MODE", "live"),
+            ("SWITCHBOARD_META_APP_ID", "900000000000001"),
+            ("SWITCHBOARD_META_APP_SECRET", "s"),
+            ("SWITCHBOARD_META_VERIFY_TOKEN", "v"),
+            ("SWITCHBOARD_META_CONFIG_ID_WHATSAPP", "1"),
+            ("SWITCHBOARD_BILLING_PROVIDER", "sandbox"),
+            (
+                "SWITCHBOARD_SECRET_KEY",
+                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+            ),
+        ];
+        pairs.extend_from_slice(extra);
+        from_pairs(&pairs)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -941,19 +976,7 @@ mod tests {
         .unwrap();
         assert!(!c.allow_private_webhook_targets);
         assert!(c.allow_http_webhooks);
-        let live = Config::from_map(&map(&[
-            ("SWITCHBOARD_META_MODE", "live"),
-            ("SWITCHBOARD_META_APP_ID", "900000000000001"),
-            ("SWITCHBOARD_META_APP_SECRET", "s"),
-            ("SWITCHBOARD_META_VERIFY_TOKEN", "v"),
-            ("SWITCHBOARD_META_CONFIG_ID_WHATSAPP", "1"),
-            ("SWITCHBOARD_BILLING_PROVIDER", "sandbox"),
-            (
-                "SWITCHBOARD_SECRET_KEY",
-                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-            ),
-        ]))
-        .unwrap();
+        let live = testing::live_with(&[]);
         assert!(!live.allow_private_webhook_targets);
         let errs = Config::from_map(&map(&[("SWITCHBOARD_ALLOW_HTTP_WEBHOOKS", "maybe")]))
             .err()

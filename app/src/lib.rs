@@ -20,6 +20,8 @@ pub mod crypto;
 #[cfg(feature = "ssr")]
 pub mod error;
 #[cfg(feature = "ssr")]
+pub mod heartbeat;
+#[cfg(feature = "ssr")]
 pub mod hosted;
 #[cfg(feature = "ssr")]
 pub mod meta;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub relay_wake: Arc<tokio::sync::Notify>,
     /// Media files (object store), signed links and the media worker's wake-up.
     pub media: crate::services::media::MediaStore,
+    /// The background workers' last signs of life, for `/readyz`.
+    pub heartbeats: crate::heartbeat::Heartbeats,
 }
 
 impl AppState {

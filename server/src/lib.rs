@@ -2,7 +2,10 @@
 //! jobs and shutdown. `main.rs` parses the command line; tests start the same
 //! router on an ephemeral port through [`startup`].
 
+pub mod assets;
+pub mod backup;
 pub mod bench;
+pub mod doctor;
 pub mod ops;
 pub mod page_watchdog;
 pub mod sandbox;

@@ -7,6 +7,12 @@ use app::clock::SystemClock;
 use app::config::Config;
 use clap::{Parser, Subcommand};
 
+/// The Portal's files as `build.rs` found them (see `server::assets`). Only
+/// this binary carries them, not the library the tests link.
+mod embedded_site {
+    include!(concat!(env!("OUT_DIR"), "/site.rs"));
+}
+
 #[derive(Parser)]
 #[command(
     name = "switchboard",
@@ -32,6 +38,25 @@ enum Command {
     /// Measure ingest, relay, sends, memory, start-up and the Portal on
     /// loopback (release build; see docs/benchmarks.md).
     Bench(server::bench::BenchArgs),
+    /// Take a consistent snapshot of the running SQLite database into a new
+    /// file (safe while the server runs). On PostgreSQL: explains pg_dump.
+    Backup {
+        /// The backup file to create (never overwritten).
+        file: std::path::PathBuf,
+    },
+    /// Replace the configured SQLite database with a backup. Refuses while a
+    /// server runs on it; keeps the replaced database beside it.
+    Restore {
+        /// A file made by `switchboard backup`.
+        file: std::path::PathBuf,
+    },
+    /// List what is misconfigured for live mode, with the fix for each;
+    /// exits non-zero when something must be fixed.
+    Doctor {
+        /// Skip the DNS look-up and the request to the public /healthz.
+        #[arg(long)]
+        offline: bool,
+    },
     /// Operator commands.
     Admin {
         #[command(subcommand)]
@@ -108,6 +133,7 @@ fn load_config() -> Result<Config, ExitCode> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    server::assets::embed(embedded_site::SITE);
     let cli = Cli::parse();
     if let Some(Command::Bench(args)) = cli.command {
         return match server::bench::run(args).await {
@@ -118,6 +144,18 @@ async fn main() -> ExitCode {
             }
         };
     }
+    if let Some(Command::Doctor { offline }) = cli.command {
+        // Reads the settings itself: its job is to explain the ones that fail.
+        let vars = std::env::vars()
+            .filter(|(k, _)| k.starts_with("SWITCHBOARD_"))
+            .collect();
+        let findings = server::doctor::examine(&vars, &server::doctor::Options { offline }).await;
+        return if server::doctor::print(&findings) {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::FAILURE
+        };
+    }
     let config = match load_config() {
         Ok(c) => c,
         Err(code) => return code,
@@ -126,7 +164,9 @@ async fn main() -> ExitCode {
         Command::Serve => server::startup::run(config).await,
         Command::Migrate => migrate(config).await,
         Command::Admin { command } => admin(config, command).await,
-        Command::Bench(_) => unreachable!("handled above"),
+        Command::Bench(_) | Command::Doctor { .. } => unreachable!("handled above"),
+        Command::Backup { file } => backup(config, file).await,
+        Command::Restore { file } => restore(config, file).await,
         Command::Sandbox {
             command: SandboxCommand::Seed,
         } => sandbox_seed(config).await,
@@ -147,6 +187,33 @@ async fn migrate(config: Config) -> anyhow::Result<()> {
         "migrations applied to {}",
         app::config::mask_url_password(&config.database_url)
     );
+    Ok(())
+}
+
+async fn backup(config: Config, file: std::path::PathBuf) -> anyhow::Result<()> {
+    let r = server::backup::backup(&config, &file).await?;
+    println!(
+        "backup written to {} ({} bytes, schema {})",
+        r.path.display(),
+        r.bytes,
+        r.schema_version
+    );
+    println!("{}", server::backup::secret_key_reminder(&config));
+    Ok(())
+}
+
+async fn restore(config: Config, file: std::path::PathBuf) -> anyhow::Result<()> {
+    let r = server::backup::restore(&config, &file).await?;
+    println!(
+        "restored {} into {} (schema {}); newer migrations run when the server starts",
+        file.display(),
+        r.path.display(),
+        r.schema_version
+    );
+    if let Some(previous) = r.previous {
+        println!("the database it replaced is kept at {}", previous.display());
+    }
+    println!("{}", server::backup::secret_key_reminder(&config));
     Ok(())
 }
 

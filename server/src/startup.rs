@@ -71,7 +71,7 @@ pub async fn build_state(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::R
     if leptos_options.output_name.is_empty() {
         leptos_options.output_name = "portal".into();
     }
-    leptos_options.site_root = config.site_root.display().to_string().into();
+    crate::assets::configure(&mut leptos_options, &config);
     leptos_options.site_addr = config.listen;
     let media = app::services::media::MediaStore::new(&config, &key).map_err(anyhow::Error::msg)?;
     Ok(AppState {
@@ -88,6 +88,7 @@ pub async fn build_state(mut config: Config, clock: Arc<dyn Clock>) -> anyhow::R
         ingest: app::services::inbound::Ingest::new(),
         relay_wake: Arc::new(tokio::sync::Notify::new()),
         media,
+        heartbeats: Default::default(),
     })
 }
 
@@ -213,16 +214,7 @@ pub fn router(state: AppState) -> Router {
         .merge(app::web::billing::router())
         .merge(app::web::media::router())
         .merge(portal_pages)
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(
-            {
-                let s = state.clone();
-                move || provide_context(s.clone())
-            },
-            shell,
-        ))
+        .fallback_service(crate::assets::fallback(&state))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             app::web::csrf::check_origin,
@@ -280,12 +272,22 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    serve_with(listener, state, shutdown, crate::workers::WorkerSet::ALL).await
+}
+
+/// [`serve`] with a chosen set of background workers (tests leave one out).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    worker_set: crate::workers::WorkerSet,
+) -> anyhow::Result<()> {
     spawn_housekeeping(&state);
     app::services::inbound::spawn_writer(&state);
     if state.config.sandbox() {
         crate::sandbox::spawn_workers(&state);
     }
-    let workers = crate::workers::spawn(&state);
+    let workers = crate::workers::spawn_set(&state, worker_set);
     let app = router(state.clone());
     let accepting = state.accepting.clone();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -353,10 +355,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "live mode with SWITCHBOARD_BILLING_PROVIDER=sandbox: anyone who signs up can buy licenses on the built-in test checkout; set it to stripe for a public installation"
         );
     }
+    // Held until the process ends: `restore` refuses while it is held.
+    let _database_lock = crate::backup::DatabaseLock::for_serve(&config)?;
     let state = build_state(config, Arc::new(SystemClock)).await?;
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("SWITCHBOARD_LISTEN: cannot bind {listen}"))?;
+    match crate::assets::describe(&crate::assets::source(&state.config)) {
+        Ok(line) => println!("  {:<22} {line}", "Portal files"),
+        Err(problem) => tracing::error!("Portal files: {problem}"),
+    }
     println!("\nPortal: {}/", state.config.base());
     if app::services::email::mailbox_available(&state) {
         println!(

@@ -62,7 +62,8 @@ where
 }
 
 /// `application/json` or `application/*+json`, as axum's `Json` accepts.
-fn json_content_type(headers: &HeaderMap) -> bool {
+/// The one test of "is this body JSON" for every door (API and sandbox).
+pub fn json_content_type(headers: &HeaderMap) -> bool {
     let Some(value) = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
         return false;
     };

@@ -94,6 +94,9 @@ pub fn spawn(state: &AppState) -> TokenJobHandle {
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             while state.accepting.load(Ordering::SeqCst) {
                 tick.tick().await;
+                state
+                    .heartbeats
+                    .beat(crate::heartbeat::Worker::TokenRefresh);
                 match run_once(&state).await {
                     Ok(r) if r != Report::default() => {
                         tracing::info!(

@@ -237,29 +237,13 @@ mod tests {
         };
         assert!(err.contains("private, loopback"), "{err}");
     }
-    use std::collections::HashMap;
 
     fn cfg(pairs: &[(&str, &str)]) -> Config {
-        let m: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        Config::from_map(&m).unwrap()
+        crate::config::testing::from_pairs(pairs)
     }
 
     fn live() -> Config {
-        cfg(&[
-            ("SWITCHBOARD_META_MODE", "live"),
-            ("SWITCHBOARD_META_APP_ID", "900000000000001"),
-            ("SWITCHBOARD_META_APP_SECRET", "s"),
-            ("SWITCHBOARD_META_VERIFY_TOKEN", "v"),
-            ("SWITCHBOARD_META_CONFIG_ID_WHATSAPP", "1"),
-            ("SWITCHBOARD_BILLING_PROVIDER", "sandbox"),
-            (
-                "SWITCHBOARD_SECRET_KEY",
-                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
-            ),
-        ])
+        crate::config::testing::live_with(&[])
     }
 
     #[test]

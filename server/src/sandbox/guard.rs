@@ -49,23 +49,6 @@ fn door(path: &str) -> Door {
     }
 }
 
-/// `application/json` (or `application/…+json`), parameters such as
-/// `charset` allowed.
-fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let essence = value.split(';').next().unwrap_or_default().trim();
-    let Some((kind, sub)) = essence.split_once('/') else {
-        return false;
-    };
-    kind.eq_ignore_ascii_case("application")
-        && (sub.eq_ignore_ascii_case("json") || sub.to_ascii_lowercase().ends_with("+json"))
-}
-
 /// True when an `Origin` header is present and is not `expected` (`null`,
 /// which sandboxed frames and `file:` pages send, is foreign too).
 fn foreign_origin(headers: &HeaderMap, expected: &str) -> bool {
@@ -108,7 +91,7 @@ pub async fn check(State(sb): State<Sandbox>, req: Request, next: Next) -> Respo
             }
         }
         Door::Json => {
-            if !is_json(headers) {
+            if !app::api::extract::json_content_type(headers) {
                 return AppError::client(
                     415,
                     "unsupported_media_type",
@@ -143,14 +126,14 @@ mod tests {
     #[test]
     fn json_and_origin_rules() {
         let mut h = HeaderMap::new();
-        assert!(!is_json(&h));
+        assert!(!app::api::extract::json_content_type(&h));
         h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
-        assert!(!is_json(&h));
+        assert!(!app::api::extract::json_content_type(&h));
         h.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("Application/JSON; charset=utf-8"),
         );
-        assert!(is_json(&h));
+        assert!(app::api::extract::json_content_type(&h));
         let me = "http://127.0.0.1:3000";
         assert!(!foreign_origin(&h, me), "no Origin: a script");
         h.insert(

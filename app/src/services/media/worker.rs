@@ -78,6 +78,7 @@ pub fn spawn(state: &AppState) -> MediaWorkerHandle {
 async fn run(state: AppState, owner: Arc<str>) {
     let sem = Arc::new(tokio::sync::Semaphore::new(CONCURRENCY));
     while state.accepting.load(Ordering::SeqCst) {
+        state.heartbeats.beat(crate::heartbeat::Worker::Media);
         let free = sem.available_permits();
         if free > 0 {
             match db::claim_jobs(&state.db, &owner, state.now(), LEASE_MS, free as i64).await {

@@ -77,6 +77,7 @@ pub fn spawn(state: &AppState) -> SendQueueHandle {
 async fn run(state: AppState) {
     let sem = Arc::new(Semaphore::new(CONCURRENCY));
     while state.accepting.load(Ordering::SeqCst) {
+        state.heartbeats.beat(crate::heartbeat::Worker::Queue);
         if let Err(e) = inbound::release_early_statuses(&state).await {
             tracing::warn!(error = %e, "releasing parked statuses failed");
         }

@@ -40,6 +40,7 @@ use tokio::task::JoinHandle;
 
 use crate::domain::retry::RetryPolicy;
 use crate::error::AppResult;
+use crate::heartbeat::Worker;
 use crate::state::AppState;
 use crate::store::deliveries::{self, Claimed, LANE_FIRST, LANE_RETRY, Recorded};
 
@@ -177,7 +178,13 @@ impl Relay {
     async fn lane_loop(self, lane: i64, max: usize) {
         let sem = Arc::new(Semaphore::new(max));
         let wake = self.state.relay_wake.clone();
+        let worker = if lane == LANE_FIRST {
+            Worker::Relay
+        } else {
+            Worker::RelayRetry
+        };
         while self.accepting() {
+            self.state.heartbeats.beat(worker);
             let free = sem.available_permits();
             let mut more = false;
             if free > 0 {
