@@ -25,13 +25,15 @@ test("send a test message from the Portal: it reaches the sandbox phone and show
   const channelUrl = page.url();
     await hydrated(page);
 
-  // A number fresh out of Embedded Signup must be registered before it sends:
-  // the Register card on the channel page does it with the two-step PIN.
-  await page.fill("#register-pin", "123456");
-  await page.click("#register-submit");
-  await expect(page.locator("#register-result")).toContainText("Registered");
+  // Switchboard registered the number while connecting (Embedded Signup v4):
+  // the channel page shows its two-step PIN once, and the number can send.
+  await expect(page.locator("#two-step-pin-value")).toHaveText(/^[0-9]{6}$/);
   await page.click("#health-recheck");
   await expect(page.locator("#health-checks li[data-check='phone_registered']")).toHaveAttribute("data-ok", "true");
+  // Shown once: a reload no longer has it.
+  await page.reload();
+  await hydrated(page);
+  await expect(page.locator("#two-step-pin-value")).toHaveCount(0);
 
   // Nobody wrote yet: the 24-hour window is closed, the API's detail says so.
   const user = `1555${Date.now() % 10_000_000}`;

@@ -49,18 +49,36 @@ fn copy_binary(dir: &Path) -> std::path::PathBuf {
 /// given variables in its environment.
 async fn start(bin: &Path, dir: &Path, extra: &[(&str, &str)]) -> Server {
     let port = free_port();
-    let mut child = Command::new(bin)
-        .arg("serve")
-        .current_dir(dir)
-        .env_clear()
-        .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{port}"))
-        .env("SWITCHBOARD_META_MODE", "sandbox")
-        .env("SWITCHBOARD_LOG_FORMAT", "json")
-        .envs(extra.iter().copied())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start switchboard");
+    let spawn = || {
+        Command::new(bin)
+            .arg("serve")
+            .current_dir(dir)
+            .env_clear()
+            .env("SWITCHBOARD_LISTEN", format!("127.0.0.1:{port}"))
+            .env("SWITCHBOARD_META_MODE", "sandbox")
+            .env("SWITCHBOARD_LOG_FORMAT", "json")
+            .envs(extra.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+    };
+    // A process forked by another test while the copy was being written holds
+    // its write handle until that process execs: exec then fails with "text
+    // file busy" for a moment (ETXTBSY). Retried, boundedly.
+    let mut child = None;
+    for _ in 0..50 {
+        match spawn() {
+            Ok(c) => {
+                child = Some(c);
+                break;
+            }
+            Err(e) if e.raw_os_error() == Some(26) => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => panic!("start switchboard: {e}"),
+        }
+    }
+    let mut child = child.expect("start switchboard: the copied binary stayed busy");
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     for _ in 0..300 {

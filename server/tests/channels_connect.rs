@@ -338,12 +338,10 @@ async fn coexistence_offers_business_app_numbers_only_when_enabled() {
         let dialog = url::Url::parse(res.headers()["location"].to_str().unwrap()).unwrap();
         let extras: serde_json::Value =
             serde_json::from_str(&param(&dialog, "extras").expect("extras")).unwrap();
-        let feature = if enabled {
-            "whatsapp_business_app_onboarding"
-        } else {
-            ""
-        };
-        assert_eq!(extras["featureType"], feature);
+        // Embedded Signup v4: `extras` is empty but for the feature type.
+        let feature = enabled.then_some("whatsapp_business_app_onboarding");
+        assert_eq!(extras["featureType"].as_str(), feature);
+        assert!(extras.get("sessionInfoVersion").is_none(), "{extras}");
         let html = b
             .get(dialog.as_str())
             .send()

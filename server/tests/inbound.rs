@@ -598,7 +598,8 @@ async fn statuses_map_to_the_send_never_go_back_and_reads_cascade() {
         .unwrap();
     assert_eq!(
         read["data"],
-        json!({"message_id": m3, "status": "read", "recipient": to, "meta_message_id": "wamid.three"})
+        json!({"message_id": m3, "status": "read", "recipient": to, "meta_message_id": "wamid.three",
+            "pricing": null, "conversation": null})
     );
     let status: String = sqlx::query_scalar("SELECT status FROM messages WHERE id = $1")
         .bind(&other)

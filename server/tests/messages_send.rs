@@ -1049,6 +1049,7 @@ async fn a_status_parked_as_its_send_recorded_is_applied_by_the_queue_loop() {
             occurred_at: now,
             errors: vec![],
             received_at: now,
+            details: Default::default(),
         },
     )
     .await

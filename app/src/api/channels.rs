@@ -15,6 +15,7 @@ use crate::services::connect::{self, SetupUrl};
 use crate::services::health::{self, Health};
 use crate::services::keys::KeyContext;
 use crate::services::manual::{self, ManualInput};
+use crate::services::registration;
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -32,6 +33,15 @@ pub struct ChannelWithSecret {
     /// Present once: right after it was set or generated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub webhook_secret: Option<String>,
+    /// Only in the answer of `exchange-code`, and only once: the 6-digit
+    /// two-step verification PIN Switchboard chose when it registered the
+    /// WhatsApp number on Cloud API at connect. Keep it: it is needed to
+    /// register the number again or to move it elsewhere. Absent when the
+    /// number was already registered, is a coexistence number, or was not
+    /// registered (then the health check `phone_registered` says why).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "482913")]
+    pub two_step_pin: Option<String>,
 }
 
 impl From<Updated> for ChannelWithSecret {
@@ -40,6 +50,7 @@ impl From<Updated> for ChannelWithSecret {
             channel_id: u.channel.id.clone(),
             channel: u.channel,
             webhook_secret: u.webhook_secret,
+            two_step_pin: None,
         }
     }
 }
@@ -66,6 +77,10 @@ pub struct WebhookPatch {
     /// `base64` (inline up to 5 MB, a link above) or `both`.
     #[serde(default)]
     pub media_mode: Option<String>,
+    /// `true`: every event of the channel also carries `raw`, Meta's own
+    /// item it came from (default `false`).
+    #[serde(default)]
+    pub include_raw: Option<bool>,
 }
 
 impl WebhookPatch {
@@ -148,6 +163,10 @@ pub async fn patch(
         crate::services::media::set_mode(&state, &key.account_id, &id, m.as_str()).await?;
         u.channel.media_mode = m.as_str().to_string();
     }
+    if let Some(on) = body.include_raw {
+        channels::set_include_raw(&state, &key.account_id, &id, on).await?;
+        u.channel.include_raw = on;
+    }
     Ok(axum::Json(u.into()))
 }
 
@@ -178,6 +197,14 @@ pub struct SetupUrlRequest {
     pub state: Option<String>,
 }
 
+/// A hosted setup URL for the end user. WhatsApp opens Embedded Signup v4.
+/// The flow ends at `redirect_uri` with `code` (spend it with
+/// `exchange-code`), `error=access_denied`, or `error=setup_failed` with
+/// `message`; when the WhatsApp Business Account was shared without a phone
+/// number, also `error_code=no_phone_number` (add a number in WhatsApp
+/// Manager, then connect again). A WhatsApp number that is not registered on
+/// Cloud API yet is registered right away with a new two-step verification
+/// PIN, which `exchange-code` returns once as `two_step_pin`.
 #[utoipa::path(post, path = "/api/v1/channels/setup-url", tag = "channels", request_body = SetupUrlRequest,
     responses(
         (status = 200, body = SetupUrl),
@@ -230,7 +257,11 @@ pub async fn exchange_code(
         events: body.webhook_events,
     };
     let u = connect::exchange_code(&state, &key.account_id, &body.code, &settings).await?;
-    Ok(axum::Json(u.into()))
+    let two_step_pin = registration::take_pin(&state, &key.account_id, &u.channel.id).await?;
+    Ok(axum::Json(ChannelWithSecret {
+        two_step_pin,
+        ..u.into()
+    }))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -280,6 +311,10 @@ pub struct RegisterRequest {
     pub pin: String,
 }
 
+/// Registers the WhatsApp number on Cloud API with its two-step verification
+/// PIN: for a number that already had a PIN when Switchboard registered it at
+/// connect (Meta's 133005; the health check `phone_registered` says so).
+/// A number already registered is left as it is (200).
 #[utoipa::path(post, path = "/api/v1/channels/{id}/register", tag = "channels", request_body = RegisterRequest,
     params(("id" = String, Path)),
     responses(

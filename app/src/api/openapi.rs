@@ -33,7 +33,7 @@ use utoipa::{Modify, OpenApi};
         super::channels::SetupUrlRequest, crate::services::connect::SetupUrl, super::channels::ExchangeCode,
         crate::services::manual::ManualInput, super::channels::ManualResponse, super::channels::RegisterRequest,
         crate::services::health::Health, crate::services::health::Check, crate::services::health::Capabilities,
-        crate::services::messages::SendRequest, crate::services::messages::ReactionRequest,
+        crate::services::messages::SendRequest, crate::services::messages::ReactionRequest, crate::services::messages::FlowRequest,
         crate::services::messages::SendResult,
         crate::domain::media::UploadedMedia, super::media::UploadForm,
         crate::domain::templates::TemplateView, super::templates::TemplateList,

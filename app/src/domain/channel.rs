@@ -160,6 +160,10 @@ pub struct ChannelView {
     /// How `message.received` carries media: `link` (default), `base64`, `both`.
     #[serde(default = "default_media_mode")]
     pub media_mode: String,
+    /// Every event of the channel also carries `raw`: Meta's own item (the
+    /// WhatsApp `change.value` or the Messenger/Instagram `messaging` item).
+    #[serde(default)]
+    pub include_raw: bool,
 }
 
 fn default_media_mode() -> String {

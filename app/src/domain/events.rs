@@ -131,6 +131,8 @@ pub enum Item {
         occurred_at: i64,
         /// `[{code, title}]` for `failed`, empty otherwise.
         errors: Vec<MetaErrorRef>,
+        /// What Meta said the message costs, when it said so.
+        billing: Billing,
     },
     /// A Messenger/Instagram delivery or read: every outbound message to
     /// `recipient` sent at or before `watermark` (ms) is covered, plus the
@@ -157,9 +159,26 @@ pub struct MetaErrorRef {
     pub title: String,
 }
 
-/// The items of one entry/change, with where they go.
+/// The `pricing` and `conversation` of a WhatsApp status as customers see
+/// them (SPEC §13): `pricing` = `{billable, category, model, type}`,
+/// `conversation` = `{id, origin}`, each `Null` when Meta sent none.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Billing {
+    #[serde(default)]
+    pub pricing: Value,
+    #[serde(default)]
+    pub conversation: Value,
+}
+
+/// The items of one WhatsApp change or one Messenger/Instagram `messaging`
+/// item, with where they go.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Routed {
     pub route: Route,
     pub items: Vec<Item>,
+    /// JSON pointer into the webhook body to the Meta item these items came
+    /// from (`/entry/0/changes/0/value`, `/entry/0/messaging/2`), for
+    /// channels that want it raw (`include_raw`). Only the pointer is kept
+    /// here: the value is looked up for those channels alone.
+    pub raw: Option<String>,
 }

@@ -305,7 +305,7 @@ impl GraphClient {
             token,
             &[(
                 "fields",
-                "id,display_phone_number,verified_name,quality_rating,code_verification_status,name_status,status,platform_type,messaging_limit_tier,account_mode,is_pin_enabled",
+                "id,display_phone_number,verified_name,quality_rating,code_verification_status,name_status,status,platform_type,messaging_limit_tier,account_mode,is_pin_enabled,is_on_biz_app",
             )],
         )
         .await

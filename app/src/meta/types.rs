@@ -118,6 +118,10 @@ pub struct PhoneNumber {
     pub account_mode: Option<String>,
     #[serde(default)]
     pub is_pin_enabled: Option<bool>,
+    /// Also used in the WhatsApp Business app (coexistence): already
+    /// registered there, and must not be registered again.
+    #[serde(default)]
+    pub is_on_biz_app: Option<bool>,
 }
 
 impl PhoneNumber {
@@ -226,6 +230,67 @@ pub enum WaContent {
     },
     /// Meta's `interactive` object, passed through.
     Interactive(Value),
+    /// A WhatsApp Flow: an interactive message of type `flow`.
+    Flow(FlowMessage),
+}
+
+/// A WhatsApp Flow sent as an interactive message (Meta's "Sending a Flow":
+/// `interactive.type` `flow`, `action.name` `flow`, `flow_message_version`
+/// "3"). Checked by the messages service before it gets here.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FlowMessage {
+    pub flow_id: String,
+    /// The button text (`flow_cta`).
+    pub cta: String,
+    pub body: String,
+    #[serde(default)]
+    pub flow_token: Option<String>,
+    /// First screen (`flow_action: navigate`); without one the Flow's
+    /// endpoint chooses it (`flow_action: data_exchange`).
+    #[serde(default)]
+    pub screen: Option<String>,
+    /// Input data of the first screen (a non-empty object).
+    #[serde(default)]
+    pub data: Option<Value>,
+    /// Sends the Flow's draft (`mode: draft`) instead of the published one.
+    #[serde(default)]
+    pub draft: bool,
+}
+
+impl FlowMessage {
+    /// Meta's `interactive` object. Meta requires `flow_action_payload` for
+    /// `navigate` and refuses it for `data_exchange`; `flow_token` and
+    /// `mode` are left out when not set (Meta's defaults: "unused",
+    /// published).
+    pub fn interactive(&self) -> Value {
+        let mut params = json!({
+            "flow_message_version": "3",
+            "flow_id": self.flow_id,
+            "flow_cta": self.cta,
+        });
+        if let Some(t) = &self.flow_token {
+            params["flow_token"] = json!(t);
+        }
+        if self.draft {
+            params["mode"] = json!("draft");
+        }
+        match &self.screen {
+            Some(screen) => {
+                params["flow_action"] = json!("navigate");
+                let mut payload = json!({"screen": screen});
+                if let Some(d) = &self.data {
+                    payload["data"] = d.clone();
+                }
+                params["flow_action_payload"] = payload;
+            }
+            None => params["flow_action"] = json!("data_exchange"),
+        }
+        json!({
+            "type": "flow",
+            "body": {"text": self.body},
+            "action": {"name": "flow", "parameters": params},
+        })
+    }
 }
 
 /// A `{phone_number_id}/messages` send.
@@ -301,6 +366,7 @@ impl WaMessage {
                 ("template", t)
             }
             WaContent::Interactive(v) => ("interactive", v.clone()),
+            WaContent::Flow(f) => ("interactive", f.interactive()),
         };
         body["type"] = json!(kind);
         body[kind] = object;
@@ -560,6 +626,42 @@ mod tests {
             ..WaMessage::text("1", "")
         };
         assert!(t.to_body()["template"].get("components").is_none());
+    }
+
+    #[test]
+    fn flow_bodies_follow_sending_a_flow() {
+        let mut f = FlowMessage {
+            flow_id: "1500000000000042".into(),
+            cta: "Book now".into(),
+            body: "Pick a slot".into(),
+            flow_token: Some("tok-1".into()),
+            screen: Some("BOOKING".into()),
+            data: Some(json!({"day": "mon"})),
+            draft: true,
+        };
+        let b = WaMessage {
+            content: WaContent::Flow(f.clone()),
+            ..WaMessage::text("12025550101", "")
+        }
+        .to_body();
+        assert_eq!(b["type"], "interactive");
+        assert_eq!(
+            b["interactive"],
+            json!({"type": "flow", "body": {"text": "Pick a slot"}, "action": {"name": "flow",
+                "parameters": {"flow_message_version": "3", "flow_id": "1500000000000042",
+                    "flow_cta": "Book now", "flow_token": "tok-1", "mode": "draft",
+                    "flow_action": "navigate",
+                    "flow_action_payload": {"screen": "BOOKING", "data": {"day": "mon"}}}}})
+        );
+        f.screen = None;
+        f.data = None;
+        f.flow_token = None;
+        f.draft = false;
+        assert_eq!(
+            f.interactive()["action"]["parameters"],
+            json!({"flow_message_version": "3", "flow_id": "1500000000000042",
+                "flow_cta": "Book now", "flow_action": "data_exchange"})
+        );
     }
 
     #[test]

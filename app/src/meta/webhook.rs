@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value, json};
 
 use crate::clock::rfc3339;
-use crate::domain::events::{Item, MessageStatus, MetaErrorRef, Route, Routed};
+use crate::domain::events::{Billing, Item, MessageStatus, MetaErrorRef, Route, Routed};
 
 pub const MESSAGE_RECEIVED: &str = "message.received";
 pub const MESSAGE_ECHO: &str = "message.echo";
@@ -33,18 +33,18 @@ pub fn parse(body: &[u8]) -> Result<Vec<Routed>, String> {
     let mut out = Vec::new();
     match root.get("object").and_then(Value::as_str) {
         Some("whatsapp_business_account") => {
-            for entry in entries {
-                whatsapp_entry(entry, &mut out);
+            for (i, entry) in entries.iter().enumerate() {
+                whatsapp_entry(i, entry, &mut out);
             }
         }
         Some("page") => {
-            for entry in entries {
-                messaging_entry(Platform::Messenger, entry, &mut out);
+            for (i, entry) in entries.iter().enumerate() {
+                messaging_entry(Platform::Messenger, i, entry, &mut out);
             }
         }
         Some("instagram") => {
-            for entry in entries {
-                messaging_entry(Platform::Instagram, entry, &mut out);
+            for (i, entry) in entries.iter().enumerate() {
+                messaging_entry(Platform::Instagram, i, entry, &mut out);
             }
         }
         _ => {}
@@ -181,18 +181,22 @@ impl Media {
     }
 }
 
+/// `reply_to` is Meta's id of the quoted message; `reply_to_message_id`,
+/// Switchboard's id of it when it was sent through Switchboard, is filled by
+/// the ingest service, which can look it up.
 fn context(reply_to: Option<String>, forwarded: bool) -> Value {
-    json!({"reply_to": reply_to, "forwarded": forwarded})
+    json!({"reply_to": reply_to, "reply_to_message_id": null, "forwarded": forwarded})
 }
 
 // ---------------------------------------------------------------------------
 // WhatsApp
 
-fn whatsapp_entry(entry: &Value, out: &mut Vec<Routed>) {
+fn whatsapp_entry(e: usize, entry: &Value, out: &mut Vec<Routed>) {
     let waba = string(entry.get("id"));
     let entry_time = millis(entry.get("time"));
-    for change in list(entry.get("changes")) {
+    for (c, change) in list(entry.get("changes")).iter().enumerate() {
         let value = change.get("value").unwrap_or(&Value::Null);
+        let raw = Some(format!("/entry/{e}/changes/{c}/value"));
         let phone = || string(value.pointer("/metadata/phone_number_id"));
         match change.get("field").and_then(Value::as_str) {
             Some("messages") => {
@@ -206,6 +210,7 @@ fn whatsapp_entry(entry: &Value, out: &mut Vec<Routed>) {
                 out.push(Routed {
                     route: Route::Phone(phone),
                     items,
+                    raw,
                 });
             }
             // Coexistence: the business answered from the WhatsApp Business
@@ -219,6 +224,7 @@ fn whatsapp_entry(entry: &Value, out: &mut Vec<Routed>) {
                 out.push(Routed {
                     route: Route::Phone(phone),
                     items,
+                    raw,
                 });
             }
             Some("message_template_status_update") => {
@@ -227,6 +233,7 @@ fn whatsapp_entry(entry: &Value, out: &mut Vec<Routed>) {
                 out.push(Routed {
                     route: Route::Waba(waba),
                     items,
+                    raw,
                 });
             }
             _ => {}
@@ -410,7 +417,10 @@ fn wa_content(m: &Value) -> Content {
                         "title": string(r.and_then(|r| r.get("title"))),
                     }),
                 ),
-                // Flow answers (`nfm_reply`) and newer kinds.
+                None if body.get("type").and_then(Value::as_str) == Some("nfm_reply") => {
+                    flow_reply(body.get("nfm_reply").unwrap_or(&Value::Null))
+                }
+                // Newer kinds.
                 None => Content::unsupported(
                     body.get("type")
                         .and_then(Value::as_str)
@@ -436,6 +446,54 @@ fn wa_content(m: &Value) -> Content {
         ),
         // order, system, edit, revoke, request_welcome and whatever comes next.
         other => Content::unsupported(other),
+    }
+}
+
+/// A WhatsApp Flow answer (`interactive.nfm_reply`, SPEC §13). Meta sends
+/// the answers as a JSON *string* (`response_json`) that includes the
+/// `flow_token` when the flow was sent with one: `response` is that string
+/// parsed, or the string itself when it is not JSON (never dropped).
+fn flow_reply(nfm: &Value) -> Content {
+    let raw = nfm.get("response_json");
+    let response = match raw {
+        Some(Value::String(s)) => serde_json::from_str::<Value>(s).unwrap_or_else(|_| json!(s)),
+        // Already an object (some relays re-encode it): kept as it came.
+        Some(v) => v.clone(),
+        None => Value::Null,
+    };
+    let flow_token = response.get("flow_token").and_then(|t| string(Some(t)));
+    Content::keyed(
+        "flow_reply",
+        json!({
+            "name": string(nfm.get("name")),
+            "flow_token": flow_token,
+            "response": response,
+        }),
+    )
+}
+
+/// `pricing` and `conversation` of a status as Meta sent them, renamed to
+/// Switchboard's words (`pricing_model` → `model`, `origin.type` → `origin`).
+fn wa_billing(s: &Value) -> Billing {
+    let pricing = match s.get("pricing") {
+        Some(Value::Object(p)) => json!({
+            "billable": p.get("billable").and_then(Value::as_bool),
+            "category": string(p.get("category")),
+            "model": string(p.get("pricing_model")),
+            "type": string(p.get("type")),
+        }),
+        _ => Value::Null,
+    };
+    let conversation = match s.get("conversation") {
+        Some(Value::Object(c)) => json!({
+            "id": string(c.get("id")),
+            "origin": string(c.get("origin").and_then(|o| o.get("type"))),
+        }),
+        _ => Value::Null,
+    };
+    Billing {
+        pricing,
+        conversation,
     }
 }
 
@@ -473,6 +531,7 @@ fn wa_status(s: &Value) -> Option<Item> {
             .unwrap_or_default(),
         occurred_at: millis(s.get("timestamp")).unwrap_or(0),
         errors,
+        billing: wa_billing(s),
     })
 }
 
@@ -521,24 +580,34 @@ impl Platform {
     }
 }
 
-fn messaging_entry(p: Platform, entry: &Value, out: &mut Vec<Routed>) {
+/// One [`Routed`] per `messaging[]` item, so each knows the item it came
+/// from; an entry without items still names its asset.
+fn messaging_entry(p: Platform, e: usize, entry: &Value, out: &mut Vec<Routed>) {
     let Some(asset) = string(entry.get("id")) else {
         return;
     };
     let entry_time = millis(entry.get("time"));
-    let mut items = Vec::new();
+    let before = out.len();
     // `standby` carries the same items while another app (the Page inbox)
     // owns the thread; the user wrote them all the same.
-    for ev in list(entry.get("messaging"))
-        .iter()
-        .chain(list(entry.get("standby")))
-    {
-        messaging_event(p, &asset, ev, entry_time, &mut items);
+    for key in ["messaging", "standby"] {
+        for (k, ev) in list(entry.get(key)).iter().enumerate() {
+            let mut items = Vec::new();
+            messaging_event(p, &asset, ev, entry_time, &mut items);
+            out.push(Routed {
+                route: p.route(asset.clone()),
+                items,
+                raw: Some(format!("/entry/{e}/{key}/{k}")),
+            });
+        }
     }
-    out.push(Routed {
-        route: p.route(asset),
-        items,
-    });
+    if out.len() == before {
+        out.push(Routed {
+            route: p.route(asset),
+            items: Vec::new(),
+            raw: None,
+        });
+    }
 }
 
 /// `data` keys shared by Messenger and Instagram: no names, no BSUIDs, but
@@ -1020,7 +1089,7 @@ mod tests {
             json!({"message_id": id, "from": "12025550101", "from_name": "Ana Customer",
                 "from_user_id": null, "from_username": null, "type": "button",
                 "timestamp": "2026-09-21T14:13:50Z",
-                "context": {"reply_to": OUT, "forwarded": false},
+                "context": {"reply_to": OUT, "reply_to_message_id": null, "forwarded": false},
                 "button": {"text": "Confirm", "payload": "CONFIRM_DELIVERY"}})
         );
     }
@@ -1034,7 +1103,7 @@ mod tests {
             json!({"message_id": id, "from": "12025550101", "from_name": "Ana Customer",
                 "from_user_id": null, "from_username": null, "type": "interactive",
                 "timestamp": "2026-09-21T14:14:00Z",
-                "context": {"reply_to": OUT, "forwarded": false},
+                "context": {"reply_to": OUT, "reply_to_message_id": null, "forwarded": false},
                 "interactive": {"kind": "button", "id": "confirm_yes", "title": "Yes"}})
         );
     }
@@ -1048,7 +1117,7 @@ mod tests {
             json!({"message_id": id, "from": "12025550101", "from_name": "Ana Customer",
                 "from_user_id": null, "from_username": null, "type": "interactive",
                 "timestamp": "2026-09-21T14:14:10Z",
-                "context": {"reply_to": OUT, "forwarded": false},
+                "context": {"reply_to": OUT, "reply_to_message_id": null, "forwarded": false},
                 "interactive": {"kind": "list", "id": "slot_0900", "title": "09:00"}})
         );
     }
@@ -1104,10 +1173,27 @@ mod tests {
 
     #[test]
     fn a10_to_a12_statuses() {
-        for (key, status, at) in [
-            ("A.10", MessageStatus::Sent, 1_790_000_100_000),
-            ("A.11", MessageStatus::Delivered, 1_790_000_102_000),
-            ("A.12", MessageStatus::Read, 1_790_000_160_000),
+        // As Meta prints them under per-message pricing: `sent` and
+        // `delivered` carry pricing and conversation, `read` neither.
+        let free = Billing {
+            pricing: json!({"billable": false, "category": "service", "model": "PMP",
+                "type": "free_customer_service"}),
+            conversation: json!({"id": "8f1e0b5c2a3d4e5f60718293a4b5c6d7", "origin": "service"}),
+        };
+        for (key, status, at, billing) in [
+            ("A.10", MessageStatus::Sent, 1_790_000_100_000, free.clone()),
+            (
+                "A.11",
+                MessageStatus::Delivered,
+                1_790_000_102_000,
+                free.clone(),
+            ),
+            (
+                "A.12",
+                MessageStatus::Read,
+                1_790_000_160_000,
+                Billing::default(),
+            ),
         ] {
             assert_eq!(
                 wa_status_of(key),
@@ -1117,6 +1203,7 @@ mod tests {
                     recipient: "12025550101".into(),
                     occurred_at: at,
                     errors: vec![],
+                    billing: billing.clone(),
                 },
                 "{key}"
             );
@@ -1137,6 +1224,7 @@ mod tests {
                     code: 131047,
                     title: "Re-engagement message".into(),
                 }],
+                billing: Billing::default(),
             }
         );
     }
@@ -1398,6 +1486,7 @@ mod tests {
             vec![Routed {
                 route: Route::Instagram(IG.into()),
                 items: vec![],
+                raw: Some("/entry/0/messaging/0".into()),
             }]
         );
     }
@@ -1558,7 +1647,8 @@ mod tests {
             parse_value(&optin),
             vec![Routed {
                 route: Route::Page(PAGE.into()),
-                items: vec![]
+                items: vec![],
+                raw: Some("/entry/0/messaging/0".into()),
             }]
         );
     }
@@ -1659,7 +1749,6 @@ mod tests {
     #[test]
     fn whatsapp_types_outside_the_contract_are_unsupported() {
         for (key, kind) in [
-            ("msg.interactive.nfm_reply", "nfm_reply"),
             ("msg.order", "order"),
             ("msg.system", "system"),
             ("msg.edit", "edit"),
@@ -1686,13 +1775,13 @@ mod tests {
             let m = single(&parse_value(&wa_envelope(ana(), msg)));
             assert_eq!(
                 m.data["context"],
-                json!({"reply_to": null, "forwarded": true}),
+                json!({"reply_to": null, "reply_to_message_id": null, "forwarded": true}),
                 "{flag}"
             );
         }
         assert_eq!(
             wa_msg_data("msg.text")["context"],
-            json!({"reply_to": "wamid.GAsxMjAyNTU1MDEwMRUCABIYFDNFQjAwMDAwMDAwMDAwMDAwMDEwAA==",
+            json!({"reply_to": "wamid.GAsxMjAyNTU1MDEwMRUCABIYFDNFQjAwMDAwMDAwMDAwMDAwMDEwAA==", "reply_to_message_id": null,
                 "forwarded": false})
         );
     }
@@ -1727,7 +1816,8 @@ mod tests {
             parse_value(&payload),
             vec![Routed {
                 route: Route::Phone(PHONE_ID.into()),
-                items: vec![]
+                items: vec![],
+                raw: Some("/entry/0/changes/0/value".into()),
             }]
         );
     }
@@ -1815,7 +1905,7 @@ mod tests {
         );
         assert_eq!(
             m.data["context"],
-            json!({"reply_to": "m_prev", "forwarded": false})
+            json!({"reply_to": "m_prev", "reply_to_message_id": null, "forwarded": false})
         );
 
         let m = fb_message(json!({"mid": "m_f", "attachments": [{"type": "fallback",
@@ -2023,7 +2113,7 @@ mod tests {
         .data;
         assert_eq!(
             d["context"],
-            json!({"reply_to": "wamid.PREV", "forwarded": false})
+            json!({"reply_to": "wamid.PREV", "reply_to_message_id": null, "forwarded": false})
         );
         let d = single(&parse_value(&msg(
             "unsupported",
@@ -2063,6 +2153,7 @@ mod tests {
                     code: 131026,
                     title: "Message undeliverable".into()
                 }],
+                billing: Billing::default(),
             }
         );
 
@@ -2292,7 +2383,85 @@ mod tests {
         let routed = vec![Routed {
             route: Route::Instagram("0".into()),
             items: vec![],
+            raw: None,
         }];
         assert_eq!(parse(body), Ok(routed));
+    }
+    // --- Flows, pricing and raw pointers (SPEC §13) -------------------------
+
+    #[test]
+    fn flow_answers_become_flow_reply_with_the_parsed_response() {
+        let d = wa_msg_data("msg.interactive.nfm_reply");
+        assert_eq!(d["type"], "flow_reply");
+        assert_eq!(
+            d["flow_reply"],
+            json!({"name": "flow", "flow_token": "tok-1",
+                "response": {"flow_token": "tok-1", "rating": "5"}})
+        );
+        assert_eq!(d.as_object().unwrap().len(), 9);
+        // A response that is not JSON is kept as the string Meta sent.
+        let mut odd = fixture_value("msg.interactive.nfm_reply");
+        odd["interactive"]["nfm_reply"]["response_json"] = json!("rating=5");
+        let m = single(&parse_value(&wa_envelope(ana(), odd)));
+        assert_eq!(
+            m.data["flow_reply"],
+            json!({"name": "flow", "flow_token": null, "response": "rating=5"})
+        );
+    }
+
+    #[test]
+    fn status_billing_keeps_what_meta_sent() {
+        let mut payload = fixture_value("A.10");
+        let st = &mut payload["entry"][0]["changes"][0]["value"]["statuses"][0];
+        // Conversation-based pricing (before July 2025): no `type`.
+        st["pricing"] = json!({"billable": true, "pricing_model": "CBP", "category": "marketing"});
+        st.as_object_mut().unwrap().remove("conversation");
+        let (_, item) = single_item(&parse_value(&payload));
+        let Item::Status { billing, .. } = item else {
+            panic!("a status")
+        };
+        assert_eq!(
+            billing,
+            Billing {
+                pricing: json!({"billable": true, "category": "marketing", "model": "CBP", "type": null}),
+                conversation: Value::Null,
+            }
+        );
+    }
+
+    #[test]
+    fn each_routed_names_the_meta_item_it_came_from() {
+        let body = json!({"object": "whatsapp_business_account", "entry": [
+            {"id": "1", "changes": [{"field": "messages", "value": {"metadata": {"phone_number_id": "a"}}}]},
+            {"id": "2", "changes": [{"field": "other"},
+                {"field": "messages", "value": {"metadata": {"phone_number_id": "b"}}}]}]});
+        let raws: Vec<_> = parse_value(&body).into_iter().map(|r| r.raw).collect();
+        assert_eq!(
+            raws,
+            vec![
+                Some("/entry/0/changes/0/value".to_string()),
+                Some("/entry/1/changes/1/value".to_string())
+            ]
+        );
+        // Messenger: one per `messaging` item, then `standby`.
+        let item = |mid: &str| {
+            json!({"sender": {"id": PSID}, "recipient": {"id": PAGE}, "timestamp": 1_790_000_000_000_i64,
+                "message": {"mid": mid, "text": "hi"}})
+        };
+        let body = json!({"object": "page", "entry": [{"id": PAGE, "time": 1,
+            "messaging": [item("m_1"), item("m_2")], "standby": [item("m_3")]}]});
+        let routed = parse_value(&body);
+        let raws: Vec<_> = routed.iter().map(|r| r.raw.clone().unwrap()).collect();
+        assert_eq!(
+            raws,
+            [
+                "/entry/0/messaging/0",
+                "/entry/0/messaging/1",
+                "/entry/0/standby/0"
+            ]
+        );
+        assert!(routed.iter().all(|r| r.items.len() == 1));
+        // The pointer finds the item in the body.
+        assert_eq!(body.pointer(&raws[1]).unwrap()["message"]["mid"], "m_2");
     }
 }

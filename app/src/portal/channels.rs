@@ -99,8 +99,18 @@ pub async fn save_webhook(
     url: String,
     events: Option<Vec<String>>,
     media_mode: Option<String>,
+    include_raw: Option<String>,
 ) -> Result<(), ServerFnError> {
     let me = crate::web::session::require().await?;
+    // An unchecked box is absent from the form: off (SPEC §13).
+    crate::services::channels::set_include_raw(
+        &crate::web::session::state()?,
+        &me.account_id,
+        &id,
+        include_raw.is_some_and(|v| !v.is_empty()),
+    )
+    .await
+    .rpc()?;
     if let Some(m) = media_mode.as_deref().filter(|m| !m.is_empty()) {
         // How received media reaches the endpoint (SPEC §4.4).
         crate::services::media::set_mode(&crate::web::session::state()?, &me.account_id, &id, m)
@@ -492,6 +502,7 @@ pub fn ChannelPage() -> impl IntoView {
     view! {
         <Title text="Channel settings"/>
         <p class="mb-2"><a href="/channels" class="text-sm text-brand-600 hover:underline">"← Channels"</a></p>
+        <super::two_step_pin::TwoStepPinNotice channel_id=id/>
         <Transition fallback=|| view! { <Loading/> }>
             {move || Suspend::new(async move {
                 let can_manage = me_of(me).await.is_some_and(|m| m.role.can_manage());
@@ -617,6 +628,10 @@ fn WebhookCard(c: ChannelView, save: ServerAction<SaveWebhook>, can_manage: bool
                 <Select label="Received media" name="media_mode" id="webhook-media-mode"
                     options=crate::domain::media::MediaMode::ALL.iter().map(|m| (m.as_str().to_string(), m.label().to_string())).collect()
                     selected=c.media_mode.clone()/>
+                <label for="webhook-include-raw" class="flex items-center gap-2 text-sm text-slate-800">
+                    <input type="checkbox" id="webhook-include-raw" name="include_raw" value="on" checked=c.include_raw class="h-4 w-4 rounded border-slate-300 text-brand-600 focus:ring-brand-500"/>
+                    <span>"Include Meta's raw payload item in every event (" <code class="font-mono text-xs">"raw"</code> ")"</span>
+                </label>
                 <ActionResult value=save.value().into() success="Webhook settings saved."/>
                 {can_manage.then(|| view! { <Button id="webhook-save" pending=save.pending()>"Save"</Button> })}
             </ActionForm>

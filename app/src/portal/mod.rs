@@ -15,6 +15,7 @@ pub mod sections;
 pub mod send_test;
 pub mod team;
 pub mod templates;
+pub mod two_step_pin;
 pub mod ui;
 
 use leptos::prelude::*;

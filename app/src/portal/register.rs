@@ -24,7 +24,7 @@ pub fn RegisterCard(#[prop(into)] channel_id: String) -> impl IntoView {
     view! {
         <Card title="Register number">
             <p class="mb-3 text-sm text-slate-600">
-                "Meta lets a number send only after it is registered. Enter the number's 6-digit two-step verification PIN; for a new number, the PIN you choose here becomes it. The Health panel's "
+                "Meta lets a number send only after it is registered. Switchboard registers a number it connects, unless the number already has a two-step verification PIN of its own or was connected with your own Meta app: then enter that 6-digit PIN here. The Health panel's "
                 <span class="font-medium">"phone registered"</span>" check shows the result."
             </p>
             <ActionForm action=action attr:id="register-form" attr:class="flex flex-wrap items-end gap-3">

@@ -61,6 +61,7 @@ pub fn view(c: &Channel, subscription: &SubscriptionView) -> ChannelView {
         subscription: subscription.clone(),
         last_event_at: c.last_event_at.map(rfc3339),
         media_mode: c.media_mode.clone(),
+        include_raw: c.include_raw,
     }
 }
 
@@ -88,6 +89,18 @@ pub async fn list(state: &AppState, account_id: &str) -> AppResult<Vec<ChannelVi
 pub async fn get(state: &AppState, account_id: &str, id: &str) -> AppResult<ChannelView> {
     let c = load(state, account_id, id).await?;
     view_of(state, &c).await
+}
+
+/// Sets `include_raw` (SPEC §13): the account's channel or 404.
+pub async fn set_include_raw(
+    state: &AppState,
+    account_id: &str,
+    id: &str,
+    on: bool,
+) -> AppResult<()> {
+    load(state, account_id, id).await?;
+    store::channels::set_include_raw(&state.db, id, on, state.now()).await?;
+    Ok(())
 }
 
 /// The channel's Meta token in clear, for Graph calls.
@@ -483,6 +496,7 @@ pub async fn connect(state: &AppState, account_id: &str, d: &Discovered) -> AppR
         retry_policy: "standard".into(),
         last_event_at: None,
         media_mode: "link".into(),
+        include_raw: false,
     };
     subscribe_webhooks(state, &c, &d.token).await?;
     // Read before the transaction: reading the licenses may renew one (a write).
@@ -493,6 +507,8 @@ pub async fn connect(state: &AppState, account_id: &str, d: &Discovered) -> AppR
         let data = super::account_events::channel_data(&fresh, None);
         super::account_events::fire(state, account_id, "channel.connected", data).await;
     }
+    // A new number cannot send until it is registered on Cloud API (SPEC §13).
+    super::registration::at_connect(state, &fresh).await;
     Ok(match outcome {
         Outcome::Created(_) => Outcome::Created(fresh),
         Outcome::Reactivated(_) => Outcome::Reactivated(fresh),

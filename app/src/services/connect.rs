@@ -196,7 +196,19 @@ pub enum Finish {
     Linked,
     Denied,
     Failed(String),
+    /// A failure the customer's code can tell apart: `error_code` joins
+    /// `error=setup_failed` and `message` on the redirect.
+    FailedWith {
+        error_code: &'static str,
+        message: String,
+    },
 }
+
+/// `error_code` when the WABA was shared without a phone number (SPEC §13).
+pub const NO_PHONE_NUMBER: &str = "no_phone_number";
+
+/// What the user reads when Embedded Signup ended without a number.
+pub const NO_PHONE_NUMBER_MESSAGE: &str = "The WhatsApp Business Account was shared without a phone number, so there is nothing to connect yet. Add a phone number to it in WhatsApp Manager (business.facebook.com → WhatsApp Manager → Phone numbers), then connect again.";
 
 /// `redirect_uri` plus the outcome and `state`, keeping the URI's own query.
 pub fn finish_url(s: &SetupSession, f: &Finish) -> String {
@@ -218,6 +230,14 @@ pub fn finish_url(s: &SetupSession, f: &Finish) -> String {
             }
             Finish::Failed(message) => {
                 q.append_pair("error", "setup_failed");
+                q.append_pair("message", message);
+            }
+            Finish::FailedWith {
+                error_code,
+                message,
+            } => {
+                q.append_pair("error", "setup_failed");
+                q.append_pair("error_code", error_code);
                 q.append_pair("message", message);
             }
         }
@@ -268,6 +288,11 @@ async fn conclude(state: &AppState, s: &SetupSession, f: Finish) -> AppResult<St
 }
 
 async fn fail(state: &AppState, s: &SetupSession, message: String) -> AppResult<Step> {
+    end_failed(state, s, Finish::Failed(message)).await
+}
+
+/// Marks the session failed and sends the browser on with `f`.
+async fn end_failed(state: &AppState, s: &SetupSession, f: Finish) -> AppResult<Step> {
     store::setup::transition(
         &state.db,
         &s.id,
@@ -278,7 +303,21 @@ async fn fail(state: &AppState, s: &SetupSession, message: String) -> AppResult<
         state.now(),
     )
     .await?;
-    conclude(state, s, Finish::Failed(message)).await
+    conclude(state, s, f).await
+}
+
+/// [`fail`] with an `error_code` the customer's code can act on.
+async fn fail_with(
+    state: &AppState,
+    s: &SetupSession,
+    error_code: &'static str,
+    message: &str,
+) -> AppResult<Step> {
+    let f = Finish::FailedWith {
+        error_code,
+        message: message.to_string(),
+    };
+    end_failed(state, s, f).await
 }
 
 fn expired(state: &AppState, s: &SetupSession) -> bool {
@@ -350,14 +389,17 @@ fn scopes(t: ChannelType) -> &'static str {
     }
 }
 
-/// Embedded Signup's `extras`. With coexistence on, the flow also offers
-/// numbers already used in the WhatsApp Business app; they keep working in
-/// the app and what the business types there arrives as `message.echo`.
+/// Embedded Signup v4's `extras` (SPEC §13). v4 takes its version from the
+/// Login configuration, so `extras` is empty: no `sessionInfoVersion`, no
+/// `version` (v2 and v3 were retired in October 2026). With coexistence on,
+/// v4's business-app onboarding feature type also offers numbers already
+/// used in the WhatsApp Business app; they keep working in the app and what
+/// the business types there arrives as `message.echo`.
 fn embedded_signup_extras(state: &AppState) -> &'static str {
     if state.config.whatsapp_coexistence {
-        r#"{"setup":{},"featureType":"whatsapp_business_app_onboarding","sessionInfoVersion":"3"}"#
+        r#"{"featureType":"whatsapp_business_app_onboarding"}"#
     } else {
-        r#"{"setup":{},"featureType":"","sessionInfoVersion":"3"}"#
+        "{}"
     }
 }
 
@@ -505,6 +547,9 @@ pub async fn callback(
     let t = ChannelType::parse(&s.channel_type).unwrap_or(ChannelType::Whatsapp);
     let found = match discover(state, t, code).await {
         Ok(f) => f,
+        Err(e) if e.code() == NO_PHONE_NUMBER => {
+            return fail_with(state, &s, NO_PHONE_NUMBER, NO_PHONE_NUMBER_MESSAGE).await;
+        }
         Err(e) => return fail(state, &s, e.public_detail()).await,
     };
     match found.len() {
@@ -738,6 +783,7 @@ async fn discover(state: &AppState, t: ChannelType, code: &str) -> AppResult<Vec
             let mut out = Vec::new();
             let mut wabas = info.targets("whatsapp_business_management");
             wabas.dedup();
+            let shared_wabas = !wabas.is_empty();
             for waba in wabas {
                 let phones = state
                     .meta
@@ -763,6 +809,13 @@ async fn discover(state: &AppState, t: ChannelType, code: &str) -> AppResult<Vec
                         detail: format!("{} · WABA {waba}", p.display_phone_number),
                     });
                 }
+            }
+            // Embedded Signup v4 can end with a WABA and no number at all.
+            if out.is_empty() && shared_wabas {
+                return Err(AppError::bad_request(
+                    NO_PHONE_NUMBER,
+                    NO_PHONE_NUMBER_MESSAGE,
+                ));
             }
             Ok(out)
         }

@@ -8,6 +8,7 @@ use crate::clock::rfc3339;
 use crate::domain::ChannelType;
 use crate::error::AppResult;
 use crate::meta::ErrorClass;
+use crate::meta::types::PhoneNumber;
 use crate::state::AppState;
 use crate::store::{self, channels::Channel};
 
@@ -142,16 +143,11 @@ async fn compute(state: &AppState, c: &Channel) -> AppResult<(Health, Option<Str
         match state.meta.phone_numbers(&waba, &token).await {
             Ok(list) => match list.into_iter().find(|p| p.id == c.asset_id) {
                 Some(p) => {
-                    registered = p.platform_type.as_deref() == Some("CLOUD_API")
-                        || p.status.as_deref() == Some("CONNECTED");
+                    registered = super::registration::is_registered(&p);
                     checks.push(check(
                         "phone_registered",
                         registered,
-                        if registered {
-                            "the number is registered on Cloud API".to_string()
-                        } else {
-                            "the number is not registered; POST /api/v1/channels/{id}/register with its PIN".to_string()
-                        },
+                        registration_detail(&p, registered, &c.id),
                     ));
                     let q = p.quality_rating.clone().unwrap_or_else(|| "UNKNOWN".into());
                     checks.push(check("quality_rating", q != "RED", q.clone()));
@@ -196,6 +192,28 @@ async fn compute(state: &AppState, c: &Channel) -> AppResult<(Health, Option<Str
         checks,
     };
     Ok((h, quality))
+}
+
+/// Why the number can or cannot send, and how to fix it. A number with a
+/// two-step PIN that is not registered is the 133005 case of SPEC §13: the
+/// PIN Switchboard chose at connect was refused because the number already
+/// had another one, so only its owner's PIN registers it.
+fn registration_detail(p: &PhoneNumber, registered: bool, channel_id: &str) -> String {
+    let register = format!(
+        "POST /api/v1/channels/{channel_id}/register with it, or use the Register card in the Portal"
+    );
+    if registered {
+        "the number is registered on Cloud API".to_string()
+    } else if p.is_pin_enabled == Some(true) {
+        format!(
+            "the number is not registered: it already has a two-step verification PIN (Meta error {}, PIN mismatch, when Switchboard registered it at connect). Register it with that PIN: {register}. Forgot the PIN? Change it in WhatsApp Manager first",
+            super::registration::PIN_MISMATCH
+        )
+    } else {
+        format!(
+            "the number is not registered on Cloud API; choose a 6-digit two-step verification PIN and {register}"
+        )
+    }
 }
 
 fn subscription_asset(c: &Channel) -> &str {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Value, json};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::domain::events::{Item, MessageStatus, MetaErrorRef, Route, Routed};
+use crate::domain::events::{Billing, Item, MessageStatus, MetaErrorRef, Route, Routed};
 use crate::error::{AppError, AppResult};
 use crate::services::{account_events, fanout, licenses, media};
 
@@ -229,7 +229,10 @@ async fn commit(state: &AppState, batch: &[Job]) -> AppResult<()> {
                 .filter(|c| job.received.via.reaches(c))
                 .collect();
             if chans.is_empty() {
-                orphans.push(r.route.id().to_string());
+                // Messenger/Instagram give one route per item: name each asset once.
+                if !orphans.iter().any(|o| o == r.route.id()) {
+                    orphans.push(r.route.id().to_string());
+                }
             } else {
                 for c in &chans {
                     lookups.licensed(state, c).await?;
@@ -272,6 +275,16 @@ async fn commit(state: &AppState, batch: &[Job]) -> AppResult<()> {
             },
         )
         .await?;
+        // Meta's own items (SPEC §13 raw passthrough): the body is parsed
+        // again only when a channel of this payload asked for them.
+        let wants_raw = routes
+            .iter()
+            .any(|(r, chans)| r.raw.is_some() && chans.iter().any(|c| c.include_raw));
+        let doc: Option<Value> = if wants_raw {
+            serde_json::from_slice(&job.received.body).ok()
+        } else {
+            None
+        };
         let mut w = Writer {
             state,
             tx: &mut tx,
@@ -279,8 +292,13 @@ async fn commit(state: &AppState, batch: &[Job]) -> AppResult<()> {
             payload_id: &payload_id,
             now,
             touched: &mut touched,
+            raw: None,
         };
         for (r, chans) in routes {
+            w.raw = match (&doc, &r.raw) {
+                (Some(d), Some(p)) if chans.iter().any(|c| c.include_raw) => d.pointer(p).cloned(),
+                _ => None,
+            };
             for item in &r.items {
                 w.item(&chans, item).await?;
             }
@@ -301,6 +319,8 @@ struct Writer<'a> {
     payload_id: &'a str,
     now: i64,
     touched: &'a mut std::collections::BTreeSet<String>,
+    /// The Meta item the current items came from, for `include_raw` channels.
+    raw: Option<Value>,
 }
 
 impl Writer<'_> {
@@ -325,7 +345,8 @@ impl Writer<'_> {
                         )
                         .await?;
                     }
-                    self.emit(ch, event, dedupe_key, *occurred_at, data.clone(), true)
+                    let data = self.resolve_context(ch, data).await?;
+                    self.emit(ch, event, dedupe_key, *occurred_at, data, true)
                         .await?;
                     self.touched.insert(ch.id.clone());
                 }
@@ -336,6 +357,7 @@ impl Writer<'_> {
                 recipient,
                 occurred_at,
                 errors,
+                billing,
             } => {
                 for ch in chans {
                     self.status(
@@ -345,6 +367,7 @@ impl Writer<'_> {
                         recipient,
                         *occurred_at,
                         errors,
+                        billing,
                         true,
                     )
                     .await?;
@@ -415,6 +438,20 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Adds Switchboard's id of a quoted message sent through Switchboard
+    /// (`context.reply_to_message_id`, SPEC §13); Meta's id stays in
+    /// `reply_to`. One look-up, only for messages that quote something.
+    async fn resolve_context(&mut self, ch: &Channel, data: &Value) -> AppResult<Value> {
+        let Some(reply_to) = data.pointer("/context/reply_to").and_then(Value::as_str) else {
+            return Ok(data.clone());
+        };
+        let mut data = data.clone();
+        if let Some(m) = store::messages::by_meta_id(self.tx, &ch.id, reply_to).await? {
+            data["context"]["reply_to_message_id"] = json!(m.id);
+        }
+        Ok(data)
+    }
+
     /// Stores one channel event; delivers it when `deliver` and the customer
     /// enabled it. Returns false for a duplicate.
     async fn emit(
@@ -430,7 +467,7 @@ impl Writer<'_> {
         // Media (SPEC §4.4): the file gets its Switchboard id here and Meta's
         // side of it (source URL, media id) leaves what customers see.
         let (data, media) = media::prepare_inbound(ch, data);
-        let body = fanout::channel_body(
+        let mut body = fanout::channel_body(
             &event_id,
             event,
             &ch.id,
@@ -438,6 +475,9 @@ impl Writer<'_> {
             occurred_at,
             data,
         );
+        if ch.include_raw {
+            body["raw"] = self.raw.clone().unwrap_or(Value::Null);
+        }
         let targets: Vec<_> = if deliver && fanout::channel_wants(ch, event) {
             fanout::channel_target(ch).into_iter().collect()
         } else {
@@ -483,6 +523,7 @@ impl Writer<'_> {
         recipient: &str,
         occurred_at: i64,
         errors: &[MetaErrorRef],
+        billing: &Billing,
         may_park: bool,
     ) -> AppResult<()> {
         let mut msg = store::messages::by_meta_id(self.tx, &ch.id, meta_message_id).await?;
@@ -500,6 +541,15 @@ impl Writer<'_> {
                     occurred_at,
                     errors: errors.to_vec(),
                     received_at: self.now,
+                    details: store::early_statuses::Details {
+                        billing: billing.clone(),
+                        // Encrypted like every copy of Meta's payload (SPEC §14).
+                        raw: self
+                            .raw
+                            .as_ref()
+                            .filter(|_| ch.include_raw)
+                            .map(|v| self.state.cipher.encrypt(v.to_string().as_bytes())),
+                    },
                 };
                 store::early_statuses::park(self.tx, &early).await?;
                 return Ok(());
@@ -510,7 +560,7 @@ impl Writer<'_> {
         let Some(msg) = msg else {
             // Sent outside Switchboard (another tool, the Business app): still
             // reported, without a Switchboard id.
-            let data = status_data(None, status, recipient, meta_message_id, errors);
+            let data = status_data(None, status, recipient, meta_message_id, errors, billing);
             let key = format!("st:meta:{meta_message_id}:{}", status.as_str());
             self.emit(ch, status.event(), &key, occurred_at, data, true)
                 .await?;
@@ -519,12 +569,20 @@ impl Writer<'_> {
         if status.rank() <= msg.status_rank {
             // Late or repeated: kept for the record, not delivered.
             let key = format!("st:{}:{}:late", msg.id, status.as_str());
-            let data = status_data(Some(&msg), status, recipient, meta_message_id, errors);
+            let data = status_data(
+                Some(&msg),
+                status,
+                recipient,
+                meta_message_id,
+                errors,
+                billing,
+            );
             self.emit(ch, status.event(), &key, occurred_at, data, false)
                 .await?;
             return Ok(());
         }
-        self.advance(ch, &msg, status, occurred_at, errors).await?;
+        self.advance(ch, &msg, status, occurred_at, errors, billing)
+            .await?;
         if status == MessageStatus::Read {
             let earlier = store::messages::below_rank_until(
                 self.tx,
@@ -534,9 +592,17 @@ impl Writer<'_> {
                 msg.created_at,
             )
             .await?;
+            // Meta's pricing was for `msg`, not for the messages it implies.
             for m in earlier.iter().filter(|m| m.id != msg.id) {
-                self.advance(ch, m, MessageStatus::Read, occurred_at, &[])
-                    .await?;
+                self.advance(
+                    ch,
+                    m,
+                    MessageStatus::Read,
+                    occurred_at,
+                    &[],
+                    &Billing::default(),
+                )
+                .await?;
             }
         }
         Ok(())
@@ -567,14 +633,16 @@ impl Writer<'_> {
         }
         covered.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         for m in &covered {
-            self.advance(ch, m, status, occurred_at, &[]).await?;
+            self.advance(ch, m, status, occurred_at, &[], &Billing::default())
+                .await?;
         }
         Ok(())
     }
 
     /// Moves `msg` to `status`, emitting first the statuses it implies (a read
     /// of a message never reported delivered is also its delivery; WhatsApp's
-    /// `sent` likewise), each delivered only if enabled.
+    /// `sent` likewise), each delivered only if enabled. Meta's `billing`
+    /// goes with the status Meta reported, not with the implied ones.
     async fn advance(
         &mut self,
         ch: &Channel,
@@ -582,6 +650,7 @@ impl Writer<'_> {
         status: MessageStatus,
         occurred_at: i64,
         errors: &[MetaErrorRef],
+        billing: &Billing,
     ) -> AppResult<()> {
         let mut steps = Vec::new();
         if status != MessageStatus::Failed {
@@ -598,14 +667,20 @@ impl Writer<'_> {
             }
         }
         steps.push(status);
+        let none = Billing::default();
         for s in steps {
-            let errs: &[MetaErrorRef] = if s == status { errors } else { &[] };
+            let (errs, bill): (&[MetaErrorRef], &Billing) = if s == status {
+                (errors, billing)
+            } else {
+                (&[], &none)
+            };
             let data = status_data(
                 Some(msg),
                 s,
                 &msg.recipient,
                 msg.meta_message_id.as_deref().unwrap_or_default(),
                 errs,
+                bill,
             );
             let key = format!("st:{}:{}", msg.id, s.as_str());
             self.emit(ch, s.event(), &key, occurred_at, data, true)
@@ -690,6 +765,12 @@ async fn apply(
 ) -> AppResult<()> {
     let mut touched = std::collections::BTreeSet::new();
     for e in early {
+        let raw = e
+            .details
+            .raw
+            .as_deref()
+            .and_then(|c| state.cipher.decrypt(c).ok())
+            .and_then(|b| serde_json::from_slice(&b).ok());
         let mut w = Writer {
             state,
             tx: &mut *tx,
@@ -697,6 +778,7 @@ async fn apply(
             payload_id: &e.payload_id,
             now,
             touched: &mut touched,
+            raw,
         };
         w.status(
             ch,
@@ -705,6 +787,7 @@ async fn apply(
             &e.recipient,
             e.occurred_at,
             &e.errors,
+            &e.details.billing,
             false,
         )
         .await?;
@@ -712,19 +795,22 @@ async fn apply(
     Ok(())
 }
 
-/// `data` of `message.sent|delivered|read|failed` (SPEC §4.2).
+/// `data` of `message.sent|delivered|read|failed` (SPEC §4.2, §13).
 fn status_data(
     msg: Option<&Message>,
     status: MessageStatus,
     recipient: &str,
     meta_message_id: &str,
     errors: &[MetaErrorRef],
+    billing: &Billing,
 ) -> Value {
     let mut data = json!({
         "message_id": msg.map(|m| m.id.clone()),
         "status": status.as_str(),
         "recipient": recipient,
         "meta_message_id": meta_message_id,
+        "pricing": billing.pricing,
+        "conversation": billing.conversation,
     });
     if status == MessageStatus::Failed {
         data["error"] = json!(errors.first().map(|e| e.title.clone()));

@@ -263,11 +263,6 @@ pub async fn register(
             "pin must be the 6-digit two-step verification PIN",
         ));
     }
-    let token = channels::token(state, &c)?;
-    state
-        .meta
-        .register_phone(&c.asset_id, pin, &token)
-        .await
-        .map_err(|e| to_app_error(&e, "registering the number"))?;
+    super::registration::register_with_pin(state, &c, pin).await?;
     channels::view_of(state, &c).await
 }

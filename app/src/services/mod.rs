@@ -22,6 +22,7 @@ pub mod onboarding;
 pub mod profiles;
 pub mod rate_limit;
 pub mod redirects;
+pub mod registration;
 pub mod relay;
 pub mod team;
 pub mod templates;

@@ -519,7 +519,7 @@ pub async fn conclude(state: &AppState, link_id: &str, f: &Finish) -> AppResult<
     let error = match f {
         Finish::Linked => None,
         Finish::Denied => Some("The connection was cancelled.".to_string()),
-        Finish::Failed(m) => Some(m.clone()),
+        Finish::Failed(m) | Finish::FailedWith { message: m, .. } => Some(m.clone()),
         Finish::Code(_) => Some("The setup ended unexpectedly.".to_string()),
     };
     match (&link.redirect_url, error) {

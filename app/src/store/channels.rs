@@ -36,12 +36,14 @@ pub struct Channel {
     pub last_event_at: Option<i64>,
     /// `link`, `base64` or `both` (SPEC §4.4).
     pub media_mode: String,
+    /// Events also carry Meta's own item as `raw` (SPEC §13).
+    pub include_raw: bool,
 }
 
 const COLUMNS: &str = "id, account_id, channel_type, asset_id, name, is_active, phone_number, \
     waba_id, ig_username, page_id, access_token, token_expires_at, meta_app_ref, quality_rating, \
     webhook_url, webhook_secret, webhook_events, health, health_checked_at, connected_at, created_at, \
-    retry_policy, last_event_at, media_mode";
+    retry_policy, last_event_at, media_mode, include_raw";
 
 fn row(r: &AnyRow) -> Result<Channel, sqlx::Error> {
     Ok(Channel {
@@ -69,6 +71,7 @@ fn row(r: &AnyRow) -> Result<Channel, sqlx::Error> {
         retry_policy: r.try_get("retry_policy")?,
         last_event_at: r.try_get("last_event_at")?,
         media_mode: r.try_get("media_mode")?,
+        include_raw: r.try_get::<i64, _>("include_raw")? != 0,
     })
 }
 
@@ -77,7 +80,7 @@ fn row(r: &AnyRow) -> Result<Channel, sqlx::Error> {
 pub async fn insert(tx: &mut sqlx::AnyConnection, c: &Channel) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO channels ({COLUMNS}, deactivated_at, updated_at) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, NULL, $21)"
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, NULL, $21)"
     ))
     .bind(&c.id)
     .bind(&c.account_id)
@@ -103,6 +106,7 @@ pub async fn insert(tx: &mut sqlx::AnyConnection, c: &Channel) -> Result<(), sql
     .bind(&c.retry_policy)
     .bind(c.last_event_at)
     .bind(&c.media_mode)
+    .bind(flag(c.include_raw))
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -346,6 +350,17 @@ pub async fn touch_last_event(
         .bind(at)
         .bind(id)
         .execute(&mut *tx)
+        .await?;
+    Ok(())
+}
+
+/// Whether the channel's events carry Meta's own item (SPEC §13).
+pub async fn set_include_raw(db: &Db, id: &str, on: bool, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE channels SET include_raw = $1, updated_at = $2 WHERE id = $3")
+        .bind(flag(on))
+        .bind(now)
+        .bind(id)
+        .execute(&db.pool)
         .await?;
     Ok(())
 }

@@ -6,7 +6,18 @@ use sqlx::Row;
 
 use super::Db;
 
-use crate::domain::events::{MessageStatus, MetaErrorRef};
+use crate::domain::events::{Billing, MessageStatus, MetaErrorRef};
+
+/// What else Meta said with a parked status (migration 0016): its pricing
+/// and conversation, and Meta's item for channels that want it raw.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Details {
+    #[serde(default, flatten)]
+    pub billing: Billing,
+    /// Ciphertext of the JSON of Meta's item; `None` unless `include_raw`.
+    #[serde(default)]
+    pub raw: Option<String>,
+}
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct EarlyStatus {
@@ -19,13 +30,14 @@ pub struct EarlyStatus {
     pub occurred_at: i64,
     pub errors: Vec<MetaErrorRef>,
     pub received_at: i64,
+    pub details: Details,
 }
 
-const COLUMNS: &str = "id, channel_id, meta_message_id, payload_id, status, recipient, occurred_at, errors, received_at";
+const COLUMNS: &str = "id, channel_id, meta_message_id, payload_id, status, recipient, occurred_at, errors, received_at, details";
 
 pub async fn park(tx: &mut sqlx::AnyConnection, s: &EarlyStatus) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
-        "INSERT INTO early_statuses ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        "INSERT INTO early_statuses ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     ))
     .bind(&s.id)
     .bind(&s.channel_id)
@@ -36,6 +48,7 @@ pub async fn park(tx: &mut sqlx::AnyConnection, s: &EarlyStatus) -> Result<(), s
     .bind(s.occurred_at)
     .bind(serde_json::to_string(&s.errors).unwrap_or_else(|_| "[]".into()))
     .bind(s.received_at)
+    .bind(serde_json::to_string(&s.details).ok())
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -101,6 +114,7 @@ fn sorted(rows: Result<Vec<EarlyStatus>, sqlx::Error>) -> Result<Vec<EarlyStatus
 fn row(r: &sqlx::any::AnyRow) -> Result<EarlyStatus, sqlx::Error> {
     let status: String = r.try_get("status")?;
     let errors: String = r.try_get("errors")?;
+    let details: Option<String> = r.try_get("details")?;
     Ok(EarlyStatus {
         id: r.try_get("id")?,
         channel_id: r.try_get("channel_id")?,
@@ -113,5 +127,8 @@ fn row(r: &sqlx::any::AnyRow) -> Result<EarlyStatus, sqlx::Error> {
         occurred_at: r.try_get("occurred_at")?,
         errors: serde_json::from_str(&errors).unwrap_or_default(),
         received_at: r.try_get("received_at")?,
+        details: details
+            .and_then(|d| serde_json::from_str(&d).ok())
+            .unwrap_or_default(),
     })
 }

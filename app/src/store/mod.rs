@@ -28,6 +28,7 @@ pub mod setup;
 pub mod templates;
 pub mod throttle;
 pub mod tokens;
+pub mod two_step_pins;
 
 use std::str::FromStr;
 use std::time::Duration;

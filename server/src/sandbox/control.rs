@@ -173,6 +173,59 @@ fn default_mime(kind: &str) -> &'static str {
     }
 }
 
+/// The user completes a WhatsApp Flow: Meta's `interactive.nfm_reply`, with
+/// the answers as a JSON *string* in `response_json` that includes the
+/// `flow_token` (SPEC §13). Without a `flow_token`, the latest Flow the
+/// business sent this user is the one answered: its token, and (like Meta)
+/// a `context` pointing at that message unless `reply_to` names another.
+async fn flow_reply(
+    sb: &Sandbox,
+    phone: &Asset,
+    from: &str,
+    req: &Value,
+    m: &mut Value,
+) -> Result<Value, AppError> {
+    let f = req.get("flow_reply").cloned().unwrap_or_else(|| json!({}));
+    let mut response = match f.get("response") {
+        None | Some(Value::Null) => json!({}),
+        Some(Value::Object(o)) => Value::Object(o.clone()),
+        Some(_) => {
+            return Err(AppError::validation(
+                "flow_reply.response must be an object (the Flow's answers)",
+            ));
+        }
+    };
+    let mut token = text(&f, "flow_token");
+    if token.is_none() {
+        let last_flow = db::thread(&sb.db, &phone.id, from)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|x| {
+                x.direction == "out"
+                    && x.body.pointer("/interactive/type").and_then(Value::as_str) == Some("flow")
+            });
+        if let Some(sent) = last_flow {
+            token = sent
+                .body
+                .pointer("/interactive/action/parameters/flow_token")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+            if m.get("context").is_none() {
+                m["context"] = json!({"from": phone.digits(), "id": sent.id});
+            }
+        }
+    }
+    if let Some(t) = token {
+        response["flow_token"] = json!(t);
+    }
+    Ok(json!({"type": "nfm_reply", "nfm_reply": {
+        "name": text(&f, "name").unwrap_or_else(|| "flow".into()),
+        "body": "Sent",
+        "response_json": response.to_string(),
+    }}))
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn whatsapp_inbound(
     sb: &Sandbox,
@@ -287,6 +340,11 @@ async fn whatsapp_inbound(
                 json!({"catalog_id": "1500000000000009", "text": "Sandbox order",
                        "product_items": [{"product_retailer_id": "SKU-1", "quantity": 1, "item_price": 9.99, "currency": "USD"}]})
             };
+        }
+        "flow_reply" => {
+            m["type"] = json!("interactive");
+            let answer = flow_reply(sb, phone, from, req, &mut m).await?;
+            m["interactive"] = answer;
         }
         "unsupported" => {
             let t = text(req, "unsupported_type").unwrap_or_else(|| "poll".into());

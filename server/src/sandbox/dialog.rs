@@ -92,6 +92,32 @@ fn coexistence(p: &HashMap<String, String>) -> bool {
         .is_some_and(|f| f == "whatsapp_business_app_onboarding")
 }
 
+/// Embedded Signup v2 and v3 (and their public previews) were retired in
+/// October 2026: v4 takes its version from the Login configuration and
+/// `extras` carries neither `sessionInfoVersion` (v2) nor a `version` of
+/// v2/v3. Like Meta, the dialog then refuses to start.
+fn retired_extras(p: &HashMap<String, String>) -> Option<String> {
+    let extras: serde_json::Value = serde_json::from_str(p.get("extras")?).ok()?;
+    if let Some(v) = extras.get("sessionInfoVersion") {
+        let v = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        return Some(format!("sessionInfoVersion {v}"));
+    }
+    let version = extras.get("version")?.as_str()?;
+    (version.starts_with("v2") || version.starts_with("v3")).then(|| format!("version {version}"))
+}
+
+/// Meta's refusal of a retired Embedded Signup launch.
+fn retired_message(what: &str) -> String {
+    format!(
+        "Embedded Signup could not start: this integration asks for a retired Embedded Signup version ({what} in extras). \
+         Versions v2 and v3 were deprecated on October 15, 2026. Launch Embedded Signup v4: select the products in a new \
+         Facebook Login for Business configuration and leave extras empty (or only set featureType)."
+    )
+}
+
 /// Classic Facebook Login (no `config_id`) grants exactly the `scope` list asked for.
 fn requested_scopes(p: &HashMap<String, String>) -> Option<Vec<String>> {
     if p.get("config_id").is_some_and(|c| !c.is_empty()) {
@@ -128,6 +154,10 @@ fn validate(sb: &Sandbox, p: &HashMap<String, String>) -> Result<url::Url, Strin
         }
         _ => Err("URL blocked: redirect_uri must be an absolute http(s) URL.".into()),
     }
+    .and_then(|u| match retired_extras(p) {
+        Some(what) => Err(retired_message(&what)),
+        None => Ok(u),
+    })
 }
 
 /// The sandbox app's one valid OAuth redirect URI: this installation's own
@@ -179,6 +209,20 @@ async fn offered(
         "whatsapp" => {
             for waba in db::assets_of_kind(&sb.db, "waba").await? {
                 let phones = db::children(&sb.db, &waba.id, "phone").await?;
+                if phones.is_empty() {
+                    // Embedded Signup v4 can finish with no phone number:
+                    // the account alone is shared.
+                    let sub = format!(
+                        "No phone number yet · share the WhatsApp Business Account {} only",
+                        waba.id
+                    );
+                    let name = format!("{} (no phone number)", waba.name);
+                    groups.push((
+                        format!("WhatsApp Business Account: {}", waba.name),
+                        vec![(Asset { name, ..waba }, sub)],
+                    ));
+                    continue;
+                }
                 let items = phones
                     .into_iter()
                     .map(|p| {
@@ -406,10 +450,14 @@ async fn grant(sb: &Sandbox, kind: &str, chosen: &[String]) -> Result<Vec<String
         let Some(a) = db::asset_by_id(&sb.db, id).await? else {
             continue;
         };
-        if a.kind != want {
+        // A WhatsApp grant may be a WABA alone (shared without a number).
+        if a.kind != want && !(kind == "whatsapp" && a.kind == "waba") {
             continue;
         }
-        if let Some(parent) = &a.parent_id
+        // A number brings its WABA, an Instagram account its Page; a WABA
+        // shared alone brings nothing more.
+        if a.kind == want
+            && let Some(parent) = &a.parent_id
             && !ids.contains(parent)
         {
             ids.push(parent.clone());

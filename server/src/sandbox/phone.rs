@@ -35,6 +35,7 @@ fn menu(asset_kind: &str) -> &'static [(&'static str, &'static str)] {
             ("contacts", "Contact card"),
             ("interactive", "Tap a reply button"),
             ("button", "Tap a template button"),
+            ("flow_reply", "Complete the last Flow"),
             ("order", "Order"),
             ("unsupported", "Unsupported (poll)"),
             ("echo", "Business writes from its WhatsApp Business app"),
@@ -125,6 +126,10 @@ pub fn inbound_body(asset: &Asset, user: &str, kind: &str, text: &str) -> Value 
         }
         "share" => body["share"] = json!({"url": "https://www.instagram.com/p/sandbox-post/"}),
         "unsupported" => body["unsupported_type"] = json!("poll"),
+        // Answers the latest Flow the business sent (its token comes back).
+        "flow_reply" => {
+            body["flow_reply"] = json!({"response": {"answer": caption.unwrap_or("Done")}})
+        }
         _ => {}
     }
     body
@@ -174,9 +179,17 @@ fn summary(m: &Message) -> String {
         "text" | "echo" => s("/text").or_else(|| s("/text/body")),
         "template" => s("/template/name").map(|n| format!("Template “{n}”")),
         "reaction" => s("/reaction/emoji").map(|e| format!("Reacted {e}")),
+        // A Flow shows its text and the button that opens it.
+        "interactive" if s("/interactive/type").as_deref() == Some("flow") => {
+            s("/interactive/body/text").map(|t| {
+                let cta = s("/interactive/action/parameters/flow_cta").unwrap_or_default();
+                format!("{t} [▤ {cta}]")
+            })
+        }
         "interactive" => s("/interactive/title")
             .or_else(|| s("/interactive/body/text"))
             .map(|t| format!("▣ {t}")),
+        "flow_reply" => Some("▤ Flow completed".to_string()),
         "button" => s("/button/text").map(|t| format!("▣ {t}")),
         "postback" => s("/postback/title").map(|t| format!("▣ {t}")),
         "location" => s("/location/name").map(|n| format!("📍 {n}")),

@@ -140,13 +140,39 @@ fn hello_world(waba_id: &str, now: i64) -> Template {
     }
 }
 
+/// How a new sandbox number starts (SPEC §13), from the control API's
+/// `pin` (it already has that two-step PIN, so registering it with another
+/// one earns 133005) and `coexistence` (it is used in the WhatsApp Business
+/// app: registered there, `is_on_biz_app`).
+fn phone_state(spec: &Value, data: &mut Value) -> Result<(), String> {
+    if let Some(pin) = spec.get("pin").filter(|v| !v.is_null()) {
+        let pin = pin.as_str().unwrap_or_default();
+        if pin.len() != 6 || !pin.chars().all(|c| c.is_ascii_digit()) {
+            return Err("pin must be 6 digits".into());
+        }
+        data["pin"] = json!(pin);
+    }
+    if spec.get("coexistence").and_then(Value::as_bool) == Some(true) {
+        data["registered"] = json!(true);
+        data["on_biz_app"] = json!(true);
+    }
+    Ok(())
+}
+
 /// `POST /sandbox/api/assets {"kind": "whatsapp"|"page"|"instagram", …}`.
-/// Returns the created assets (a new WABA comes with its number).
+/// Returns the created assets (a new WABA comes with its number, unless
+/// `"without_phone": true`: a WABA shared without a number).
 pub async fn add(db: &Db, spec: &Value, now: i64) -> Result<Vec<Asset>, String> {
     let s = |k: &str| spec.get(k).and_then(Value::as_str).map(str::to_string);
     let mut created = Vec::new();
     match spec.get("kind").and_then(Value::as_str) {
         Some("whatsapp") => {
+            let without_phone = spec.get("without_phone").and_then(Value::as_bool) == Some(true);
+            if without_phone && s("waba_id").is_some() {
+                return Err("without_phone creates a new WABA; leave out waba_id".into());
+            }
+            // Checked before anything is written.
+            phone_state(spec, &mut json!({}))?;
             let waba_id = match s("waba_id") {
                 Some(id) => match db::asset_by_id(db, &id).await.map_err(|e| e.to_string())? {
                     Some(a) if a.kind == "waba" => id,
@@ -172,20 +198,18 @@ pub async fn add(db: &Db, spec: &Value, now: i64) -> Result<Vec<Asset>, String> 
                     id
                 }
             };
+            if without_phone {
+                return Ok(created);
+            }
             let display = s("display_phone_number")
                 .unwrap_or_else(|| format!("+1 555 0100 {:03}", 100 + rand::random::<u16>() % 900));
             if !display.chars().any(|c| c.is_ascii_digit()) {
                 return Err("display_phone_number must contain digits".into());
             }
             let name = s("verified_name").unwrap_or_else(|| "Sandbox Business".into());
-            let phone = asset(
-                &numeric_id(),
-                "phone",
-                Some(&waba_id),
-                &name,
-                phone_data(&display, &name),
-                now,
-            );
+            let mut data = phone_data(&display, &name);
+            phone_state(spec, &mut data)?;
+            let phone = asset(&numeric_id(), "phone", Some(&waba_id), &name, data, now);
             db::insert_asset(db, &phone)
                 .await
                 .map_err(|e| e.to_string())?;

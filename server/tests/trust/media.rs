@@ -279,6 +279,7 @@ async fn messenger_channel(app: &TestApp, page: &str) -> String {
             retry_policy: "standard".into(),
             last_event_at: None,
             media_mode: "link".into(),
+            include_raw: false,
         },
     )
     .await

@@ -773,6 +773,7 @@ mod tests {
             retry_policy: "standard".into(),
             last_event_at: None,
             media_mode: "link".into(),
+            include_raw: false,
         }
     }
 

@@ -26,7 +26,7 @@ use crate::domain::events::{MessageStatus, MetaErrorRef};
 use crate::domain::media::MediaKind;
 use crate::error::{AppError, AppResult};
 use crate::meta::types::{
-    MediaSource, PageContent, PageMessage, WaContent, WaMessage, WaRecipient,
+    FlowMessage, MediaSource, PageContent, PageMessage, WaContent, WaMessage, WaRecipient,
 };
 use crate::meta::{ErrorClass, MetaError};
 use crate::services::{channels, fanout, licenses};
@@ -50,7 +50,7 @@ pub struct SendRequest {
     /// WhatsApp: phone digits without `+`, or a BSUID (`US.…`); Instagram:
     /// IGSID; Facebook: PSID.
     pub recipient: String,
-    /// `text` (default), `reaction` or `interactive` (WhatsApp).
+    /// `text` (default), `reaction`, `interactive` or `flow` (WhatsApp).
     #[serde(default, rename = "type")]
     pub kind: Option<String>,
     #[serde(default)]
@@ -70,6 +70,38 @@ pub struct SendRequest {
     /// Quote a message: a Switchboard message id (UUID) or Meta's id.
     #[serde(default)]
     pub reply_to: Option<String>,
+    /// WhatsApp `type: "flow"`: a WhatsApp Flow behind a button.
+    #[serde(default)]
+    pub flow: Option<FlowRequest>,
+}
+
+/// `flow` of a Flow send (WhatsApp only). Becomes Meta's interactive `flow`
+/// message: `flow_message_version` "3", `flow_action` `navigate` to
+/// `screen` (with `data`), or `data_exchange` without a screen.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FlowRequest {
+    /// The Flow's id in WhatsApp Manager.
+    pub flow_id: String,
+    /// Button text: 1–20 characters, no emoji (Meta's limit).
+    pub cta: String,
+    /// Message text above the button: 1–1024 characters.
+    pub body: String,
+    /// Comes back in the answer's `flow_reply.flow_token`; Meta's default
+    /// is "unused".
+    #[serde(default)]
+    pub flow_token: Option<String>,
+    /// First screen to open (`navigate`); omitted: the Flow's endpoint
+    /// chooses (`data_exchange`).
+    #[serde(default)]
+    pub screen: Option<String>,
+    /// Input data for `screen`: a non-empty object.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub data: Option<Value>,
+    /// Send the Flow's draft instead of the published version.
+    #[serde(default)]
+    pub draft: Option<bool>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
@@ -111,6 +143,10 @@ pub enum Payload {
     /// WhatsApp; Meta's `interactive` object, checked by [`rules::check_interactive`].
     Interactive {
         interactive: Value,
+    },
+    /// WhatsApp Flow, checked by [`rules::check_flow`].
+    Flow {
+        flow: FlowMessage,
     },
     /// WhatsApp; `components` built by the templates service. Exempt from
     /// the 24-hour window.
@@ -155,6 +191,7 @@ impl Payload {
             Payload::Text { .. } => "text",
             Payload::Reaction { .. } => "reaction",
             Payload::Interactive { .. } => "interactive",
+            Payload::Flow { .. } => "flow",
             Payload::Template { .. } => "template",
             Payload::Media { kind, .. } => kind.as_str(),
         }
@@ -324,6 +361,9 @@ async fn build(
             Ok(())
         }
     };
+    if kind != "flow" {
+        unused("flow", req.flow.is_some())?;
+    }
     match kind {
         "text" => {
             unused("reaction", req.reaction.is_some())?;
@@ -365,6 +405,29 @@ async fn build(
                 interactive: v.clone(),
             })
         }
+        "flow" => {
+            whatsapp_only("Flow")?;
+            unused("text", req.text.is_some())?;
+            unused("reaction", req.reaction.is_some())?;
+            unused("interactive", req.interactive.is_some())?;
+            unused("media", req.media.is_some())?;
+            let f = req.flow.as_ref().ok_or_else(|| {
+                AppError::validation(
+                    "flow: required for type `flow`: {\"flow_id\": …, \"cta\": …, \"body\": …}",
+                )
+            })?;
+            let flow = FlowMessage {
+                flow_id: f.flow_id.clone(),
+                cta: f.cta.clone(),
+                body: f.body.clone(),
+                flow_token: f.flow_token.clone(),
+                screen: f.screen.clone(),
+                data: f.data.clone(),
+                draft: f.draft.unwrap_or(false),
+            };
+            rules::check_flow(&flow)?;
+            Ok(Payload::Flow { flow })
+        }
         "image" | "video" | "audio" | "document" | "sticker" => {
             let kind = MediaKind::parse(kind).unwrap_or(MediaKind::Image);
             licenses::require_channel_tier(state, &ch.account_id, &ch.id, Tier::Pro).await?;
@@ -377,7 +440,7 @@ async fn build(
             "type: templates are sent with POST /api/v1/messages/send-template",
         )),
         other => Err(AppError::validation(format!(
-            "type: unknown message type `{other}`; use text, reaction or interactive"
+            "type: unknown message type `{other}`; use text, reaction, interactive or flow"
         ))),
     }
 }
@@ -605,6 +668,7 @@ pub(crate) fn prepare(t: ChannelType, out: &Outgoing) -> AppResult<Prepared> {
                 emoji: emoji.clone(),
             },
             Payload::Interactive { interactive } => WaContent::Interactive(interactive.clone()),
+            Payload::Flow { flow } => WaContent::Flow(flow.clone()),
             Payload::Template {
                 name,
                 language,
@@ -842,6 +906,10 @@ pub(crate) fn status_data(
         "status": status.as_str(),
         "recipient": recipient,
         "meta_message_id": meta_id,
+        // Meta's pricing comes with its status webhooks (SPEC §13); a status
+        // Switchboard reports from the send itself has none yet.
+        "pricing": null,
+        "conversation": null,
     });
     if status == MessageStatus::Failed {
         data["error"] = json!(error);
@@ -870,7 +938,11 @@ pub(crate) async fn record_status(
         vec![]
     };
     let event_id = fanout::new_event_id();
-    let body = fanout::channel_body(&event_id, event, &ch.id, &ch.channel_type, now, data);
+    let mut body = fanout::channel_body(&event_id, event, &ch.id, &ch.channel_type, now, data);
+    if ch.include_raw {
+        // Not from a Meta webhook: no item of Meta's to pass through (SPEC §13).
+        body["raw"] = Value::Null;
+    }
     let stored = fanout::record(
         tx,
         &state.cipher,

@@ -196,7 +196,14 @@ pub fn check_interactive(v: &Value) -> AppResult<&'static str> {
         Some(other) => {
             return Err(AppError::bad_request(
                 "not_supported",
-                format!("interactive.type `{other}` is not supported; use button, list or cta_url"),
+                if other == "flow" {
+                    "interactive.type `flow` is sent as `type: \"flow\"` with a `flow` object"
+                        .to_string()
+                } else {
+                    format!(
+                        "interactive.type `{other}` is not supported; use button, list or cta_url"
+                    )
+                },
             ));
         }
         None => return Err(field_err("type", "required: button, list or cta_url")),
@@ -322,6 +329,63 @@ pub fn check_interactive(v: &Value) -> AppResult<&'static str> {
         }
     }
     Ok(kind)
+}
+
+// ---- WhatsApp Flows (Meta's "Sending a Flow") --------------------------------
+
+/// Meta's limit on the Flow button text; emoji are refused there too.
+pub const FLOW_CTA_MAX: usize = 20;
+
+fn flow_err(path: &str, what: &str) -> AppError {
+    AppError::validation(format!("flow.{path}: {what}"))
+}
+
+/// Pictographs and symbols Meta counts as emoji in a `flow_cta`.
+fn is_emoji(c: char) -> bool {
+    matches!(u32::from(c), 0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0xFE0F | 0x200D)
+}
+
+/// A Flow send as Meta accepts it: `flow_id`, `cta` (1–20 characters, no
+/// emoji), `body` (1–1024), non-empty `flow_token`/`screen` when given, and
+/// `data` a non-empty object that needs a `screen` to go to.
+pub fn check_flow(f: &crate::meta::types::FlowMessage) -> AppResult<()> {
+    let required = |v: &str, path: &str, max: usize| -> AppResult<()> {
+        if v.trim().is_empty() {
+            return Err(flow_err(path, "required (a non-empty string)"));
+        }
+        let n = v.chars().count();
+        if n > max {
+            return Err(flow_err(
+                path,
+                &format!("at most {max} characters (got {n})"),
+            ));
+        }
+        Ok(())
+    };
+    required(&f.flow_id, "flow_id", 64)?;
+    required(&f.cta, "cta", FLOW_CTA_MAX)?;
+    if f.cta.chars().any(is_emoji) {
+        return Err(flow_err("cta", "emoji are not allowed (Meta refuses them)"));
+    }
+    required(&f.body, "body", 1024)?;
+    if let Some(t) = &f.flow_token {
+        required(t, "flow_token", 1024)?;
+    }
+    if let Some(s) = &f.screen {
+        required(s, "screen", 256)?;
+    }
+    if let Some(d) = &f.data {
+        if d.as_object().is_none_or(|o| o.is_empty()) {
+            return Err(flow_err("data", "a non-empty object"));
+        }
+        if f.screen.is_none() {
+            return Err(flow_err(
+                "data",
+                "needs `screen`: the data goes to that screen",
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -481,6 +545,74 @@ mod tests {
                 .unwrap_err()
                 .code(),
             "not_supported"
+        );
+    }
+
+    #[test]
+    fn flows() {
+        let ok = crate::meta::types::FlowMessage {
+            flow_id: "1500000000000042".into(),
+            cta: "Book now".into(),
+            body: "Pick a slot".into(),
+            flow_token: None,
+            screen: Some("BOOKING".into()),
+            data: Some(json!({"day": "mon"})),
+            draft: false,
+        };
+        assert!(check_flow(&ok).is_ok());
+        let bad = |f: crate::meta::types::FlowMessage| check_flow(&f).unwrap_err().public_detail();
+        let long = "x".repeat(FLOW_CTA_MAX + 1);
+        assert!(
+            bad(crate::meta::types::FlowMessage {
+                cta: long,
+                ..ok.clone()
+            })
+            .contains("flow.cta")
+        );
+        assert!(
+            bad(crate::meta::types::FlowMessage {
+                cta: "Go \u{1f680}".into(),
+                ..ok.clone()
+            })
+            .contains("emoji")
+        );
+        assert!(
+            bad(crate::meta::types::FlowMessage {
+                flow_id: " ".into(),
+                ..ok.clone()
+            })
+            .contains("flow.flow_id")
+        );
+        assert!(
+            bad(crate::meta::types::FlowMessage {
+                body: String::new(),
+                ..ok.clone()
+            })
+            .contains("flow.body")
+        );
+        assert!(
+            bad(crate::meta::types::FlowMessage {
+                data: Some(json!({})),
+                ..ok.clone()
+            })
+            .contains("non-empty object")
+        );
+        assert!(
+            bad(crate::meta::types::FlowMessage {
+                screen: None,
+                ..ok.clone()
+            })
+            .contains("needs `screen`")
+        );
+        // Exactly 20 characters is Meta's limit, not over it.
+        assert!(
+            check_flow(&crate::meta::types::FlowMessage {
+                cta: "x".repeat(FLOW_CTA_MAX),
+                data: None,
+                screen: None,
+                ..ok
+            })
+            .is_ok()
         );
     }
 }

@@ -167,6 +167,9 @@ async fn whatsapp(sb: &Sandbox, req: &Req, t: &Token, phone: &Asset) -> GResult 
                     format!("(#100) The parameter {kind} is required."),
                 ));
             };
+            if kind == "interactive" && o.get("type").and_then(Value::as_str) == Some("flow") {
+                check_flow(&o)?;
+            }
             stored[kind.as_str()] = o;
         }
         other => {
@@ -217,6 +220,100 @@ async fn whatsapp(sb: &Sandbox, req: &Req, t: &Token, phone: &Asset) -> GResult 
         "contacts": [{"input": to_raw, "wa_id": wa_id}],
         "messages": [message_ref],
     }))
+}
+
+fn missing(what: &str) -> GErr {
+    GErr::new(131008, "(#131008) Required parameter is missing")
+        .details(format!("The parameter {what} is required."))
+}
+
+fn invalid(details: impl Into<String>) -> GErr {
+    GErr::new(131009, "(#131009) Parameter value is not valid").details(details)
+}
+
+/// An interactive `flow` message as Meta checks it ("Sending a Flow"):
+/// `body.text`, `action.name` "flow", `flow_message_version` "3", a
+/// `flow_id` (or `flow_name`), a `flow_cta` of 1–20 characters without
+/// emoji, `flow_action_payload.screen` for `navigate` and no payload for
+/// `data_exchange`; `data`, when sent, a non-empty object. The sandbox
+/// knows no Flows of its own: any numeric id is taken as published.
+fn check_flow(o: &Value) -> Result<(), GErr> {
+    let s = |p: &str| o.pointer(p).and_then(Value::as_str);
+    if s("/body/text").is_none_or(str::is_empty) {
+        return Err(missing("interactive['body']['text']"));
+    }
+    if s("/action/name") != Some("flow") {
+        return Err(invalid("interactive['action']['name'] must be flow."));
+    }
+    let p = "/action/parameters";
+    match s(&format!("{p}/flow_message_version")) {
+        Some("3") => {}
+        None => return Err(missing("flow_message_version")),
+        Some(v) => {
+            return Err(invalid(format!(
+                "flow_message_version {v} is not supported; use 3."
+            )));
+        }
+    }
+    match (s(&format!("{p}/flow_id")), s(&format!("{p}/flow_name"))) {
+        (Some(id), _) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()) => {}
+        (Some(id), _) => return Err(invalid(format!("Flow with id {id} does not exist."))),
+        (None, Some(n)) if !n.is_empty() => {}
+        _ => return Err(missing("flow_id")),
+    }
+    let cta = s(&format!("{p}/flow_cta")).unwrap_or_default();
+    if cta.is_empty() {
+        return Err(missing("flow_cta"));
+    }
+    let emoji = cta
+        .chars()
+        .any(|c| matches!(u32::from(c), 0x1F000..=0x1FAFF | 0x2600..=0x27BF | 0xFE0F));
+    if cta.chars().count() > 20 || emoji {
+        return Err(invalid(
+            "flow_cta must be at most 20 characters and must not contain emoji.",
+        ));
+    }
+    let payload = o.pointer(&format!("{p}/flow_action_payload"));
+    match s(&format!("{p}/flow_action")).unwrap_or("navigate") {
+        "navigate" => {
+            let Some(payload) = payload else {
+                return Err(missing("flow_action_payload"));
+            };
+            if payload
+                .get("screen")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                return Err(missing("flow_action_payload['screen']"));
+            }
+            if let Some(d) = payload.get("data")
+                && d.as_object().is_none_or(|m| m.is_empty())
+            {
+                return Err(invalid(
+                    "flow_action_payload['data'] must be a non-empty object.",
+                ));
+            }
+        }
+        "data_exchange" if payload.is_some() => {
+            return Err(invalid(
+                "flow_action_payload must be omitted when flow_action is data_exchange.",
+            ));
+        }
+        "data_exchange" => {}
+        other => {
+            return Err(invalid(format!(
+                "flow_action {other} is not one of navigate, data_exchange."
+            )));
+        }
+    }
+    if let Some(mode) = s(&format!("{p}/mode"))
+        && !matches!(mode, "draft" | "published")
+    {
+        return Err(invalid(format!(
+            "mode {mode} is not one of draft, published."
+        )));
+    }
+    Ok(())
 }
 
 /// Only APPROVED templates in the requested language are sendable, with the

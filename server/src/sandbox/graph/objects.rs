@@ -121,6 +121,8 @@ fn phone_json(p: &Asset) -> Value {
         "messaging_limit_tier": p.str("messaging_limit_tier"),
         "is_official_business_account": false,
         "is_pin_enabled": p.data.get("pin").is_some_and(|v| !v.is_null()),
+        // Coexistence: the number is also used in the WhatsApp Business app.
+        "is_on_biz_app": p.data.get("on_biz_app").and_then(Value::as_bool).unwrap_or(false),
         "account_mode": "LIVE",
     })
 }

@@ -1,0 +1,15 @@
+//! Meta's platform as it is in 2026 (SPEC §13), over HTTP against a real
+//! server with the sandbox playing Meta: Embedded Signup v4 and registration
+//! at connect (`signup`), and the conversation features (`conversation`).
+
+#[path = "../common/mod.rs"]
+mod common;
+#[path = "../connect_support/mod.rs"]
+mod connect_support;
+#[path = "../customer_support/mod.rs"]
+mod customer_support;
+#[path = "../sandbox_support/mod.rs"]
+mod sandbox_support;
+
+mod conversation;
+mod signup;
