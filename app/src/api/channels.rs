@@ -81,6 +81,10 @@ pub struct WebhookPatch {
     /// item it came from (default `false`).
     #[serde(default)]
     pub include_raw: Option<bool>,
+    /// How long deliveries are retried: `standard` or `extended` (anything
+    /// else: 400 `validation_error`).
+    #[serde(default)]
+    pub retry_policy: Option<String>,
 }
 
 impl WebhookPatch {
@@ -127,7 +131,7 @@ pub async fn get(
     params(("id" = String, Path)),
     responses(
         (status = 200, body = ChannelWithSecret),
-        (status = 400, body = domain::ErrorBody, description = "invalid_event, invalid_webhook_url, webhook_target_forbidden, invalid_webhook_secret, invalid_media_mode"),
+        (status = 400, body = domain::ErrorBody, description = "invalid_event, invalid_webhook_url, webhook_target_forbidden, invalid_webhook_secret, invalid_media_mode, validation_error (retry_policy)"),
         (status = 404, body = domain::ErrorBody),
     ),
     security(("api_key" = []), ("bearer" = [])))]
@@ -150,6 +154,11 @@ pub async fn patch(
             })
         })
         .transpose()?;
+    let policy = body
+        .retry_policy
+        .as_deref()
+        .map(channels::parse_retry_policy)
+        .transpose()?;
     let mut u = channels::update_webhook_settings(
         &state,
         &key.account_id,
@@ -166,6 +175,10 @@ pub async fn patch(
     if let Some(on) = body.include_raw {
         channels::set_include_raw(&state, &key.account_id, &id, on).await?;
         u.channel.include_raw = on;
+    }
+    if let Some(p) = policy {
+        channels::set_retry_policy(&state, &key.account_id, &id, p.as_str()).await?;
+        u.channel.retry_policy = p.as_str().to_string();
     }
     Ok(axum::Json(u.into()))
 }

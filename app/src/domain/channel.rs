@@ -152,7 +152,13 @@ pub struct ChannelView {
     /// Null for tokens that do not expire.
     pub token_expires_at: Option<String>,
     /// WhatsApp only: `GREEN`, `YELLOW`, `RED`, `UNKNOWN`; null elsewhere.
+    /// Kept current by Meta's `phone_number_quality_update` webhooks.
     pub quality_rating: Option<String>,
+    /// WhatsApp only: `ok`, `restricted`, `disabled` or `flagged`, from
+    /// Meta's `account_update` and `phone_number_quality_update` webhooks
+    /// (see `channel.account_update`); null elsewhere.
+    #[serde(default)]
+    pub account_status: Option<String>,
     pub subscription: SubscriptionView,
     /// When Meta last sent something for this channel; null before the first.
     #[serde(default)]
@@ -164,10 +170,18 @@ pub struct ChannelView {
     /// WhatsApp `change.value` or the Messenger/Instagram `messaging` item).
     #[serde(default)]
     pub include_raw: bool,
+    /// How long deliveries of the channel's events are retried: `standard`
+    /// (default) or `extended`, as for event endpoints.
+    #[serde(default = "default_retry_policy")]
+    pub retry_policy: String,
 }
 
 fn default_media_mode() -> String {
     "link".into()
+}
+
+fn default_retry_policy() -> String {
+    "standard".into()
 }
 
 #[cfg(test)]

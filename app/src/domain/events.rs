@@ -6,13 +6,14 @@ use serde_json::Value;
 
 /// Names of the events that belong to an account rather than a channel; they
 /// go to the account's event endpoints.
-pub const ACCOUNT_EVENTS: [&str; 6] = [
+pub const ACCOUNT_EVENTS: [&str; 7] = [
     "channel.connected",
     "channel.disconnected",
     "channel.token_expiring",
     "template.status_updated",
     "delivery.exhausted",
     "phone_number.connected",
+    "channel.account_update",
 ];
 
 /// Outbound message statuses in the order Meta moves through them. `failed`
@@ -150,6 +151,24 @@ pub enum Item {
         dedupe_key: String,
         occurred_at: i64,
         data: Value,
+    },
+    /// WhatsApp `account_update` (the whole WABA) or
+    /// `phone_number_quality_update` (one number of it): account event
+    /// `channel.account_update` per channel concerned, and the channel's
+    /// `account_status` / `quality_rating` when Meta's event says what they
+    /// became (SPEC §13).
+    AccountUpdate {
+        /// Digits of the number concerned; `None`: every number of the WABA.
+        phone_number: Option<String>,
+        /// Meta's `event`, e.g. `ACCOUNT_RESTRICTION`, `FLAGGED`.
+        event: String,
+        occurred_at: i64,
+        /// `ok`, `restricted`, `disabled` or `flagged`; `None`: unchanged.
+        account_status: Option<String>,
+        /// `GREEN`, `YELLOW`, `RED`, `UNKNOWN`; `None`: unchanged.
+        quality_rating: Option<String>,
+        /// Meta's `value` as it came.
+        details: Value,
     },
 }
 

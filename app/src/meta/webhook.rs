@@ -236,6 +236,19 @@ fn whatsapp_entry(e: usize, entry: &Value, out: &mut Vec<Routed>) {
                     raw,
                 });
             }
+            // Account signals (SPEC §13): the WABA's standing, or one
+            // number's quality, named by its display number.
+            Some(field @ ("account_update" | "phone_number_quality_update")) => {
+                let Some(waba) = waba.clone() else { continue };
+                let items = account_signal(field, value, entry_time)
+                    .into_iter()
+                    .collect();
+                out.push(Routed {
+                    route: Route::Waba(waba),
+                    items,
+                    raw,
+                });
+            }
             _ => {}
         }
     }
@@ -551,6 +564,61 @@ fn template_status(value: &Value, entry_time: Option<i64>) -> Option<Item> {
             "status": event,
             "reason": string(value.get("reason")),
         }),
+    })
+}
+
+/// `account_update` / `phone_number_quality_update` → [`Item::AccountUpdate`].
+/// What the channel's `account_status` and `quality_rating` become is read
+/// from Meta's event here, the one place that knows its values:
+/// - `ACCOUNT_RESTRICTION`: `restricted` while `restriction_info` lists
+///   something, `ok` when it is empty;
+/// - `DISABLED_UPDATE`: `ban_info.waba_ban_state` `DISABLE` → `disabled`,
+///   `SCHEDULE_FOR_DISABLE` → `flagged`, `REINSTATE` → `ok`;
+/// - `FLAGGED` (a number's quality fell to low): `flagged`, quality `RED`;
+///   `UNFLAGGED`: `ok`, quality `UNKNOWN` (Meta does not say which of
+///   medium or high; the next health check reads it);
+/// - anything else (tier changes, partner installs …) changes neither.
+fn account_signal(field: &str, value: &Value, entry_time: Option<i64>) -> Option<Item> {
+    let event = string(value.get("event"))?;
+    let phone_number = if field == "phone_number_quality_update" {
+        let digits: String = string(value.get("display_phone_number"))?
+            .chars()
+            .filter(char::is_ascii_digit)
+            .collect();
+        if digits.is_empty() {
+            return None;
+        }
+        Some(digits)
+    } else {
+        None
+    };
+    let (account_status, quality_rating) = match event.as_str() {
+        "ACCOUNT_RESTRICTION" => {
+            let restricted = !list(value.get("restriction_info")).is_empty();
+            (Some(if restricted { "restricted" } else { "ok" }), None)
+        }
+        "DISABLED_UPDATE" => {
+            let state = value
+                .pointer("/ban_info/waba_ban_state")
+                .and_then(Value::as_str);
+            match state {
+                Some("DISABLE") => (Some("disabled"), None),
+                Some("SCHEDULE_FOR_DISABLE") => (Some("flagged"), None),
+                Some("REINSTATE") => (Some("ok"), None),
+                _ => (None, None),
+            }
+        }
+        "FLAGGED" if phone_number.is_some() => (Some("flagged"), Some("RED")),
+        "UNFLAGGED" if phone_number.is_some() => (Some("ok"), Some("UNKNOWN")),
+        _ => (None, None),
+    };
+    Some(Item::AccountUpdate {
+        phone_number,
+        event,
+        occurred_at: entry_time.unwrap_or(0),
+        account_status: account_status.map(str::to_string),
+        quality_rating: quality_rating.map(str::to_string),
+        details: value.clone(),
     })
 }
 
@@ -1632,10 +1700,10 @@ mod tests {
         );
         assert_eq!(parse(br#"{"object": "page"}"#).unwrap(), vec![]);
         assert_eq!(parse(br#"{"entry": []}"#).unwrap(), vec![]);
-        let quality = json!({"object": "whatsapp_business_account", "entry": [{"id": "100000000000001",
-            "time": 1790002000, "changes": [{"field": "phone_number_quality_update", "value": {
-            "display_phone_number": "12025550100", "event": "DOWNGRADE", "current_limit": "TIER_250"}}]}]});
-        assert_eq!(parse_value(&quality), vec![]);
+        let name = json!({"object": "whatsapp_business_account", "entry": [{"id": "100000000000001",
+            "time": 1790002000, "changes": [{"field": "phone_number_name_update", "value": {
+            "display_phone_number": "12025550100", "decision": "APPROVED"}}]}]});
+        assert_eq!(parse_value(&name), vec![]);
         // A Messenger item kind that is not a message.
         let optin = messaging_envelope(
             "page",
@@ -2463,5 +2531,87 @@ mod tests {
         assert!(routed.iter().all(|r| r.items.len() == 1));
         // The pointer finds the item in the body.
         assert_eq!(body.pointer(&raws[1]).unwrap()["message"]["mid"], "m_2");
+    }
+
+    fn signal(field: &str, value: Value) -> (Route, Item) {
+        let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "100000000000001",
+            "time": 1790001000, "changes": [{"field": field, "value": value}]}]});
+        single_item(&parse(body.to_string().as_bytes()).unwrap())
+    }
+
+    fn status_of(item: &Item) -> (Option<&str>, Option<&str>, Option<&str>) {
+        match item {
+            Item::AccountUpdate {
+                phone_number,
+                account_status,
+                quality_rating,
+                ..
+            } => (
+                phone_number.as_deref(),
+                account_status.as_deref(),
+                quality_rating.as_deref(),
+            ),
+            other => panic!("not an account update: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn account_signals_say_what_the_channel_becomes() {
+        let waba = Route::Waba("100000000000001".into());
+        for (value, expected) in [
+            (
+                json!({"event": "ACCOUNT_RESTRICTION", "restriction_info": [{"restriction_type": "RESTRICTED_ADD_PHONE_NUMBER_ACTION"}]}),
+                Some("restricted"),
+            ),
+            (
+                json!({"event": "ACCOUNT_RESTRICTION", "restriction_info": []}),
+                Some("ok"),
+            ),
+            (
+                json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "DISABLE"}}),
+                Some("disabled"),
+            ),
+            (
+                json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "SCHEDULE_FOR_DISABLE"}}),
+                Some("flagged"),
+            ),
+            (
+                json!({"event": "DISABLED_UPDATE", "ban_info": {"waba_ban_state": "REINSTATE"}}),
+                Some("ok"),
+            ),
+            (json!({"event": "PARTNER_APP_INSTALLED"}), None),
+            // A WABA-level `FLAGGED` is no number's quality.
+            (json!({"event": "FLAGGED"}), None),
+        ] {
+            let (route, item) = signal("account_update", value.clone());
+            assert_eq!(route, waba);
+            assert_eq!(status_of(&item), (None, expected, None), "{value}");
+        }
+        for (event, expected) in [
+            ("FLAGGED", (Some("flagged"), Some("RED"))),
+            ("UNFLAGGED", (Some("ok"), Some("UNKNOWN"))),
+            ("DOWNGRADE", (None, None)),
+        ] {
+            let (route, item) = signal(
+                "phone_number_quality_update",
+                json!({"display_phone_number": "+1 202-555-0100", "event": event, "current_limit": "TIER_250"}),
+            );
+            assert_eq!(route, waba);
+            assert_eq!(
+                status_of(&item),
+                (Some("12025550100"), expected.0, expected.1),
+                "{event}"
+            );
+        }
+        // Without an event, or a quality update without its number: nothing.
+        for (field, value) in [
+            ("account_update", json!({"waba_info": {}})),
+            ("phone_number_quality_update", json!({"event": "FLAGGED"})),
+        ] {
+            let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "1",
+                "changes": [{"field": field, "value": value}]}]});
+            let routed = parse(body.to_string().as_bytes()).unwrap();
+            assert!(routed.iter().all(|r| r.items.is_empty()), "{field}");
+        }
     }
 }

@@ -100,8 +100,20 @@ pub async fn save_webhook(
     events: Option<Vec<String>>,
     media_mode: Option<String>,
     include_raw: Option<String>,
+    retry_policy: Option<String>,
 ) -> Result<(), ServerFnError> {
     let me = crate::web::session::require().await?;
+    if let Some(p) = retry_policy.as_deref().filter(|p| !p.is_empty()) {
+        // How long deliveries are retried (SPEC §13).
+        crate::services::channels::set_retry_policy(
+            &crate::web::session::state()?,
+            &me.account_id,
+            &id,
+            p,
+        )
+        .await
+        .rpc()?;
+    }
     // An unchecked box is absent from the form: off (SPEC §13).
     crate::services::channels::set_include_raw(
         &crate::web::session::state()?,
@@ -288,6 +300,17 @@ fn quality_badge(q: Option<String>) -> impl IntoView {
             view! { <Badge tone=tone text=q.to_lowercase()/> }.into_any()
         }
     }
+}
+
+/// Meta's standing of the WhatsApp account (SPEC §13).
+fn account_status_badge(s: String) -> impl IntoView {
+    let tone = match s.as_str() {
+        "ok" => Tone::Success,
+        "flagged" => Tone::Warning,
+        "restricted" | "disabled" => Tone::Danger,
+        _ => Tone::Neutral,
+    };
+    view! { <Badge tone=tone text=s/> }
 }
 
 /// A plain form (not `ActionForm`): the answer is a redirect into the hosted
@@ -628,6 +651,12 @@ fn WebhookCard(c: ChannelView, save: ServerAction<SaveWebhook>, can_manage: bool
                 <Select label="Received media" name="media_mode" id="webhook-media-mode"
                     options=crate::domain::media::MediaMode::ALL.iter().map(|m| (m.as_str().to_string(), m.label().to_string())).collect()
                     selected=c.media_mode.clone()/>
+                <Select label="Retry horizon" name="retry_policy" id="webhook-retry-policy"
+                    options=vec![
+                        ("standard".to_string(), "Standard: retried for up to 20 minutes".to_string()),
+                        ("extended".to_string(), "Extended: retried for up to 24 hours".to_string()),
+                    ]
+                    selected=c.retry_policy.clone()/>
                 <label for="webhook-include-raw" class="flex items-center gap-2 text-sm text-slate-800">
                     <input type="checkbox" id="webhook-include-raw" name="include_raw" value="on" checked=c.include_raw class="h-4 w-4 rounded border-slate-300 text-brand-600 focus:ring-brand-500"/>
                     <span>"Include Meta's raw payload item in every event (" <code class="font-mono text-xs">"raw"</code> ")"</span>
@@ -732,8 +761,14 @@ fn DetailsCard(c: ChannelView) -> impl IntoView {
                 }).collect_view()}
                 <div>
                     <dt class="text-xs text-slate-500">"Quality rating"</dt>
-                    <dd>{quality_badge(c.quality_rating.clone())}</dd>
+                    <dd id="channel-quality-rating">{quality_badge(c.quality_rating.clone())}</dd>
                 </div>
+                {c.account_status.clone().map(|s| { let badge = account_status_badge(s.clone()); view! {
+                    <div>
+                        <dt class="text-xs text-slate-500">"Account status"</dt>
+                        <dd id="channel-account-status" data-status=s>{badge}</dd>
+                    </div>
+                }})}
             </dl>
         </Card>
     }

@@ -231,6 +231,7 @@ const EVENT_NAMES: &[&str] = &[
     "template.status_updated",
     "delivery.exhausted",
     "phone_number.connected",
+    "channel.account_update",
 ];
 
 /// The filters as they are in the address bar.

@@ -58,10 +58,12 @@ pub fn view(c: &Channel, subscription: &SubscriptionView) -> ChannelView {
         connected_at: rfc3339(c.connected_at),
         token_expires_at: c.token_expires_at.map(rfc3339),
         quality_rating: c.quality_rating.clone().filter(|_| wa),
+        account_status: wa.then(|| c.account_status.clone()),
         subscription: subscription.clone(),
         last_event_at: c.last_event_at.map(rfc3339),
         media_mode: c.media_mode.clone(),
         include_raw: c.include_raw,
+        retry_policy: c.retry_policy.clone(),
     }
 }
 
@@ -100,6 +102,30 @@ pub async fn set_include_raw(
 ) -> AppResult<()> {
     load(state, account_id, id).await?;
     store::channels::set_include_raw(&state.db, id, on, state.now()).await?;
+    Ok(())
+}
+
+/// Checks a `retry_policy` (SPEC §13): 400 `validation_error` unless
+/// `standard` or `extended`, the same rule as for event endpoints.
+pub fn parse_retry_policy(raw: &str) -> AppResult<crate::domain::retry::RetryPolicy> {
+    crate::domain::retry::RetryPolicy::parse(raw).ok_or_else(|| {
+        AppError::validation(format!(
+            "retry_policy must be `standard` or `extended`, got `{raw}`"
+        ))
+    })
+}
+
+/// Sets the channel's retry horizon: the account's channel or 404, a bad
+/// value 400. Applies to deliveries queued from now on.
+pub async fn set_retry_policy(
+    state: &AppState,
+    account_id: &str,
+    id: &str,
+    raw: &str,
+) -> AppResult<()> {
+    let policy = parse_retry_policy(raw)?;
+    load(state, account_id, id).await?;
+    store::channels::set_retry_policy(&state.db, id, policy.as_str(), state.now()).await?;
     Ok(())
 }
 
@@ -497,6 +523,7 @@ pub async fn connect(state: &AppState, account_id: &str, d: &Discovered) -> AppR
         last_event_at: None,
         media_mode: "link".into(),
         include_raw: false,
+        account_status: "ok".into(),
     };
     subscribe_webhooks(state, &c, &d.token).await?;
     // Read before the transaction: reading the licenses may renew one (a write).

@@ -18,6 +18,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::{account_events, fanout, licenses, media};
 
 const TEMPLATE_EVENT: &str = "template.status_updated";
+const ACCOUNT_SIGNAL_EVENT: &str = "channel.account_update";
 use crate::state::AppState;
 use crate::store;
 use crate::store::channels::Channel;
@@ -186,6 +187,8 @@ struct Lookups {
     licensed: HashMap<String, bool>,
     /// Account-event plans by account (template status updates).
     template_plans: HashMap<String, account_events::Plan>,
+    /// Account-event plans by account (account signals, SPEC §13).
+    signal_plans: HashMap<String, account_events::Plan>,
 }
 
 impl Lookups {
@@ -241,6 +244,13 @@ async fn commit(state: &AppState, batch: &[Job]) -> AppResult<()> {
                     {
                         let p = account_events::plan(state, &c.account_id, TEMPLATE_EVENT).await?;
                         lookups.template_plans.insert(c.account_id.clone(), p);
+                    }
+                    if matches!(r.route, Route::Waba(_))
+                        && !lookups.signal_plans.contains_key(&c.account_id)
+                    {
+                        let p = account_events::plan(state, &c.account_id, ACCOUNT_SIGNAL_EVENT)
+                            .await?;
+                        lookups.signal_plans.insert(c.account_id.clone(), p);
                     }
                 }
                 routes.push((r, chans));
@@ -309,6 +319,14 @@ async fn commit(state: &AppState, batch: &[Job]) -> AppResult<()> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// Whether a stored phone number and Meta's `display_phone_number` are the
+/// same number: digits only on both sides (either may carry `+` or spaces).
+fn same_number(stored: &str, display: &str) -> bool {
+    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
+    let d = digits(display);
+    !d.is_empty() && digits(stored) == d
 }
 
 /// Writes the events of one payload inside the batch transaction.
@@ -409,6 +427,51 @@ impl Writer<'_> {
                         self.account_event(&ch.account_id, dedupe_key, *occurred_at, data)
                             .await?;
                     }
+                }
+            }
+            Item::AccountUpdate {
+                phone_number,
+                event,
+                occurred_at,
+                account_status,
+                quality_rating,
+                details,
+            } => {
+                // A number's quality concerns its channel only; the WABA's
+                // standing, every channel on it.
+                let concerned = chans.iter().filter(|c| match phone_number {
+                    None => true,
+                    Some(p) => c.phone_number.as_deref().is_some_and(|n| same_number(n, p)),
+                });
+                for ch in concerned {
+                    store::channels::set_signals(
+                        self.tx,
+                        &ch.id,
+                        account_status.as_deref(),
+                        quality_rating.as_deref(),
+                        self.now,
+                    )
+                    .await?;
+                    let Some(plan) = self.lookups.signal_plans.get(&ch.account_id) else {
+                        continue;
+                    };
+                    let data = serde_json::json!({
+                        "channel_id": ch.id,
+                        "waba_id": ch.waba_id,
+                        "event": event,
+                        "details": details,
+                    });
+                    let key = format!("acct:{}:{event}:{}", ch.id, occurred_at / 1000);
+                    account_events::record_in(
+                        self.tx,
+                        self.state,
+                        plan,
+                        ACCOUNT_SIGNAL_EVENT,
+                        Some(&key),
+                        *occurred_at,
+                        data,
+                    )
+                    .await?;
                 }
             }
         }

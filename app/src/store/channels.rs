@@ -38,12 +38,15 @@ pub struct Channel {
     pub media_mode: String,
     /// Events also carry Meta's own item as `raw` (SPEC §13).
     pub include_raw: bool,
+    /// `ok`, `restricted`, `disabled` or `flagged`, from Meta's account
+    /// signals (SPEC §13).
+    pub account_status: String,
 }
 
 const COLUMNS: &str = "id, account_id, channel_type, asset_id, name, is_active, phone_number, \
     waba_id, ig_username, page_id, access_token, token_expires_at, meta_app_ref, quality_rating, \
     webhook_url, webhook_secret, webhook_events, health, health_checked_at, connected_at, created_at, \
-    retry_policy, last_event_at, media_mode, include_raw";
+    retry_policy, last_event_at, media_mode, include_raw, account_status";
 
 fn row(r: &AnyRow) -> Result<Channel, sqlx::Error> {
     Ok(Channel {
@@ -72,6 +75,7 @@ fn row(r: &AnyRow) -> Result<Channel, sqlx::Error> {
         last_event_at: r.try_get("last_event_at")?,
         media_mode: r.try_get("media_mode")?,
         include_raw: r.try_get::<i64, _>("include_raw")? != 0,
+        account_status: r.try_get("account_status")?,
     })
 }
 
@@ -80,7 +84,7 @@ fn row(r: &AnyRow) -> Result<Channel, sqlx::Error> {
 pub async fn insert(tx: &mut sqlx::AnyConnection, c: &Channel) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO channels ({COLUMNS}, deactivated_at, updated_at) VALUES \
-         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, NULL, $21)"
+         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, NULL, $21)"
     ))
     .bind(&c.id)
     .bind(&c.account_id)
@@ -107,6 +111,7 @@ pub async fn insert(tx: &mut sqlx::AnyConnection, c: &Channel) -> Result<(), sql
     .bind(c.last_event_at)
     .bind(&c.media_mode)
     .bind(flag(c.include_raw))
+    .bind(&c.account_status)
     .execute(&mut *tx)
     .await?;
     Ok(())
@@ -354,10 +359,49 @@ pub async fn touch_last_event(
     Ok(())
 }
 
+/// What Meta's account signals say (SPEC §13), inside the webhook ingest's
+/// transaction; `None` leaves a field as it is.
+pub async fn set_signals(
+    tx: &mut sqlx::AnyConnection,
+    id: &str,
+    account_status: Option<&str>,
+    quality_rating: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE channels SET account_status = COALESCE($1, account_status), \
+         quality_rating = COALESCE($2, quality_rating), updated_at = $3 WHERE id = $4",
+    )
+    .bind(account_status)
+    .bind(quality_rating)
+    .bind(now)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// Whether the channel's events carry Meta's own item (SPEC §13).
 pub async fn set_include_raw(db: &Db, id: &str, on: bool, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE channels SET include_raw = $1, updated_at = $2 WHERE id = $3")
         .bind(flag(on))
+        .bind(now)
+        .bind(id)
+        .execute(&db.pool)
+        .await?;
+    Ok(())
+}
+
+/// How long the channel's deliveries are retried: `standard` or `extended`
+/// (SPEC §4.3, §13).
+pub async fn set_retry_policy(
+    db: &Db,
+    id: &str,
+    policy: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE channels SET retry_policy = $1, updated_at = $2 WHERE id = $3")
+        .bind(policy)
         .bind(now)
         .bind(id)
         .execute(&db.pool)

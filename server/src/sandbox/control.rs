@@ -664,6 +664,91 @@ pub async fn review_template(
     Ok(Json(json!({"template_id": tpl.id, "status": status, "webhook": sent})).into_response())
 }
 
+/// Meta's `account_update` events the sandbox plays (the WABA's standing).
+const WABA_EVENTS: &[&str] = &[
+    "ACCOUNT_RESTRICTION",
+    "DISABLED_UPDATE",
+    "ACCOUNT_VIOLATION",
+    "ACCOUNT_DELETED",
+    "PARTNER_APP_INSTALLED",
+    "PARTNER_APP_UNINSTALLED",
+];
+/// Meta's `phone_number_quality_update` events (one number).
+const PHONE_EVENTS: &[&str] = &["FLAGGED", "UNFLAGGED", "UPGRADE", "DOWNGRADE", "ONBOARDING"];
+
+/// `POST /sandbox/api/account-update {"asset_id", "event", ...}`: Meta's
+/// account signal webhook. A WABA gets `account_update`, a phone number
+/// `phone_number_quality_update` (sent on its WABA, naming the number by its
+/// display number). Any other key of the body goes into Meta's `value` as
+/// given (e.g. `restriction_info`, `ban_info`, `current_limit`); the usual
+/// ones get Meta's defaults. A number's `FLAGGED` / `UNFLAGGED` also moves its
+/// Graph `quality_rating` (`RED` / `GREEN`).
+pub async fn account_update(State(sb): State<Sandbox>, body: Bytes) -> Res {
+    let req = parse_body(&body)?;
+    let mut asset = asset_or_404(&sb, &required(&req, "asset_id")?).await?;
+    let event = required(&req, "event")?.to_uppercase();
+    let (field, allowed) = match asset.kind.as_str() {
+        "waba" => ("account_update", WABA_EVENTS),
+        "phone" => ("phone_number_quality_update", PHONE_EVENTS),
+        other => {
+            return Err(AppError::validation(format!(
+                "asset_id must be a WABA or a phone number, not a {other}"
+            )));
+        }
+    };
+    if !allowed.contains(&event.as_str()) {
+        return Err(AppError::validation(format!(
+            "event must be one of {} for a {}",
+            allowed.join(", "),
+            asset.kind
+        )));
+    }
+    let mut value = req.as_object().cloned().unwrap_or_default();
+    value.remove("asset_id");
+    value.insert("event".into(), json!(event));
+    let waba = if asset.kind == "phone" {
+        value.insert("display_phone_number".into(), json!(asset.digits()));
+        value
+            .entry("current_limit")
+            .or_insert_with(|| json!("TIER_1K"));
+        let rating = match event.as_str() {
+            "FLAGGED" => Some("RED"),
+            "UNFLAGGED" => Some("GREEN"),
+            _ => None,
+        };
+        if let (Some(r), Value::Object(data)) = (rating, &mut asset.data) {
+            data.insert("quality_rating".into(), json!(r));
+            db::update_asset_data(&sb.db, &asset.id, &asset.data).await?;
+        }
+        asset_or_404(&sb, asset.parent_id.as_deref().unwrap_or_default()).await?
+    } else {
+        match event.as_str() {
+            "ACCOUNT_RESTRICTION" => {
+                let until = sb.now() / 1000 + 7 * 24 * 3600;
+                value.entry("restriction_info").or_insert_with(|| {
+                    json!([{"restriction_type": "RESTRICTED_ADD_PHONE_NUMBER_ACTION", "expiration": until}])
+                });
+            }
+            "DISABLED_UPDATE" => {
+                value.entry("ban_info").or_insert_with(|| {
+                    json!({"waba_ban_state": "DISABLE", "waba_ban_date": app::clock::rfc3339(sb.now()).get(..10).unwrap_or_default()})
+                });
+            }
+            _ => {}
+        }
+        value
+            .entry("waba_info")
+            .or_insert_with(|| json!({"waba_id": asset.id}));
+        asset.clone()
+    };
+    let body = payloads::wa_envelope(&waba.id, field, Value::Object(value), Some(sb.now() / 1000));
+    let sent = sender::emit(&sb, &waba, &body).await?;
+    Ok(
+        Json(json!({"asset_id": asset.id, "field": field, "event": event, "webhook": sent}))
+            .into_response(),
+    )
+}
+
 /// `POST /sandbox/api/revoke {"asset_id"}`: every token on the asset dies with 190.
 pub async fn revoke(State(sb): State<Sandbox>, body: Bytes) -> Res {
     let req = parse_body(&body)?;

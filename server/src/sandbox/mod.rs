@@ -109,6 +109,7 @@ pub fn router(state: &AppState) -> Router<AppState> {
             "/api/templates/{template_id}/review",
             post(control::review_template),
         )
+        .route("/api/account-update", post(control::account_update))
         .route("/api/revoke", post(control::revoke))
         .route("/api/reset", post(control::reset))
         .route(

@@ -1,6 +1,7 @@
 //! Meta's platform as it is in 2026 (SPEC §13), over HTTP against a real
 //! server with the sandbox playing Meta: Embedded Signup v4 and registration
-//! at connect (`signup`), and the conversation features (`conversation`).
+//! at connect (`signup`), the conversation features (`conversation`), and
+//! account signals and the per-channel retry horizon (`signals`).
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -12,4 +13,5 @@ mod customer_support;
 mod sandbox_support;
 
 mod conversation;
+mod signals;
 mod signup;

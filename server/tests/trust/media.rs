@@ -280,6 +280,7 @@ async fn messenger_channel(app: &TestApp, page: &str) -> String {
             last_event_at: None,
             media_mode: "link".into(),
             include_raw: false,
+            account_status: "ok".into(),
         },
     )
     .await

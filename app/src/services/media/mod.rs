@@ -774,6 +774,7 @@ mod tests {
             last_event_at: None,
             media_mode: "link".into(),
             include_raw: false,
+            account_status: "ok".into(),
         }
     }
 
