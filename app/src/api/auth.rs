@@ -13,8 +13,9 @@ use crate::state::AppState;
 
 /// The key from `X-API-Key` or `Authorization: Bearer …`. A header value that
 /// is not text is still a key presented (answered `invalid_api_key`, not
-/// `missing_api_key`).
-fn presented_key(headers: &HeaderMap) -> Option<String> {
+/// `missing_api_key`). The one reading of a presented key (the sandbox's
+/// key-scoped reads use it too).
+pub fn presented_key(headers: &HeaderMap) -> Option<String> {
     let text = |v: &HeaderValue| String::from_utf8_lossy(v.as_bytes()).into_owned();
     if let Some(v) = headers.get("x-api-key") {
         return Some(text(v).trim().to_string());
@@ -65,4 +66,19 @@ fn add_rate_headers(h: &mut HeaderMap, d: &Decision) {
     h.insert("x-ratelimit-limit", HeaderValue::from(d.limit));
     h.insert("x-ratelimit-remaining", HeaderValue::from(d.remaining));
     h.insert("x-ratelimit-reset", HeaderValue::from(d.reset_secs));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_from_either_header() {
+        let mut h = HeaderMap::new();
+        assert_eq!(presented_key(&h), None);
+        h.insert("authorization", "Bearer  sb_test_x ".parse().unwrap());
+        assert_eq!(presented_key(&h).as_deref(), Some("sb_test_x"));
+        h.insert("x-api-key", "sb_test_y".parse().unwrap());
+        assert_eq!(presented_key(&h).as_deref(), Some("sb_test_y"));
+    }
 }

@@ -495,35 +495,25 @@ pub async fn connect(state: &AppState, account_id: &str, d: &Discovered) -> AppR
     )
     .await?;
     let c = Channel {
-        id: existing
-            .as_ref()
-            .map(|e| e.id.clone())
-            .unwrap_or_else(|| crypto::random_hex(8)),
-        account_id: account_id.to_string(),
-        channel_type: d.channel_type.as_str().to_string(),
-        asset_id: d.asset_id.clone(),
-        name: d.name.clone(),
-        is_active: true,
         phone_number: d.phone_number.clone(),
         waba_id: d.waba_id.clone(),
         ig_username: d.ig_username.clone(),
         page_id: d.page_id.clone(),
-        access_token: state.cipher.encrypt(d.token.as_bytes()),
         token_expires_at: d.token_expires_at,
         meta_app_ref: d.meta_app_ref.clone(),
         quality_rating: d.quality_rating.clone(),
-        webhook_url: None,
-        webhook_secret: None,
-        webhook_events: "[]".into(),
-        health: None,
-        health_checked_at: None,
-        connected_at: now,
-        created_at: now,
-        retry_policy: "standard".into(),
-        last_event_at: None,
-        media_mode: "link".into(),
-        include_raw: false,
-        account_status: "ok".into(),
+        ..Channel::connected(store::channels::NewChannel {
+            id: existing
+                .as_ref()
+                .map(|e| e.id.clone())
+                .unwrap_or_else(|| crypto::random_hex(8)),
+            account_id: account_id.to_string(),
+            channel_type: d.channel_type.as_str().to_string(),
+            asset_id: d.asset_id.clone(),
+            name: d.name.clone(),
+            access_token: state.cipher.encrypt(d.token.as_bytes()),
+            connected_at: now,
+        })
     };
     subscribe_webhooks(state, &c, &d.token).await?;
     // Read before the transaction: reading the licenses may renew one (a write).

@@ -43,6 +43,55 @@ pub struct Channel {
     pub account_status: String,
 }
 
+/// What a channel is made of when it is connected; everything else starts
+/// at its default. The one list of those defaults: a new column gets its
+/// starting value here.
+pub struct NewChannel {
+    pub id: String,
+    pub account_id: String,
+    pub channel_type: String,
+    pub asset_id: String,
+    pub name: String,
+    /// Ciphertext of the access token.
+    pub access_token: String,
+    pub connected_at: i64,
+}
+
+impl Channel {
+    /// An active channel with no webhook, no events, standard retries,
+    /// media as links and no raw items.
+    pub fn connected(n: NewChannel) -> Channel {
+        Channel {
+            id: n.id,
+            account_id: n.account_id,
+            channel_type: n.channel_type,
+            asset_id: n.asset_id,
+            name: n.name,
+            is_active: true,
+            phone_number: None,
+            waba_id: None,
+            ig_username: None,
+            page_id: None,
+            access_token: n.access_token,
+            token_expires_at: None,
+            meta_app_ref: None,
+            quality_rating: None,
+            webhook_url: None,
+            webhook_secret: None,
+            webhook_events: "[]".into(),
+            health: None,
+            health_checked_at: None,
+            connected_at: n.connected_at,
+            created_at: n.connected_at,
+            retry_policy: "standard".into(),
+            last_event_at: None,
+            media_mode: "link".into(),
+            include_raw: false,
+            account_status: "ok".into(),
+        }
+    }
+}
+
 const COLUMNS: &str = "id, account_id, channel_type, asset_id, name, is_active, phone_number, \
     waba_id, ig_username, page_id, access_token, token_expires_at, meta_app_ref, quality_rating, \
     webhook_url, webhook_secret, webhook_events, health, health_checked_at, connected_at, created_at, \

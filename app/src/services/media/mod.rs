@@ -748,34 +748,15 @@ mod tests {
     }
 
     fn channel(t: &str) -> Channel {
-        Channel {
+        Channel::connected(crate::store::channels::NewChannel {
             id: "c".into(),
             account_id: "a".into(),
             channel_type: t.into(),
             asset_id: "1".into(),
             name: "n".into(),
-            is_active: true,
-            phone_number: None,
-            waba_id: None,
-            ig_username: None,
-            page_id: None,
             access_token: String::new(),
-            token_expires_at: None,
-            meta_app_ref: None,
-            quality_rating: None,
-            webhook_url: None,
-            webhook_secret: None,
-            webhook_events: "[]".into(),
-            health: None,
-            health_checked_at: None,
             connected_at: 0,
-            created_at: 0,
-            retry_policy: "standard".into(),
-            last_event_at: None,
-            media_mode: "link".into(),
-            include_raw: false,
-            account_status: "ok".into(),
-        }
+        })
     }
 
     #[test]

@@ -85,16 +85,8 @@ pub fn check_recipient(t: ChannelType, r: &str) -> AppResult<()> {
     };
     Err(AppError::bad_request(
         "invalid_recipient",
-        format!("recipient `{}`: {want}", shorten(r)),
+        format!("recipient `{}`: {want}", crate::domain::shown(r)),
     ))
-}
-
-fn shorten(s: &str) -> String {
-    if s.chars().count() > 40 {
-        format!("{}…", s.chars().take(40).collect::<String>())
-    } else {
-        s.to_string()
-    }
 }
 
 /// A reaction emoji: one emoji (sequences included), or `""` to remove.
